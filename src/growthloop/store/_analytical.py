@@ -1,0 +1,115 @@
+"""The analytical store: one DuckDB file, queried through Ibis.
+
+DuckDB allows one writing process per file; commands open the store, do their work and close it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from growthloop.errors import StoreError
+from growthloop.store._schema import MIGRATIONS, VIEWS
+
+__all__ = ["AnalyticalStore"]
+
+log = logging.getLogger(__name__)
+
+
+class AnalyticalStore:
+    """A DuckDB connection with the canonical schema applied.
+
+    Use :attr:`con` for DuckDB SQL (ingestion) and :attr:`ibis` for portable queries.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+        self.con = con
+        self.path = path
+        self._ibis: Any = None
+
+    @classmethod
+    def open(
+        cls, path: Path | None, *, memory_limit: str = "2GB", threads: int = 2
+    ) -> AnalyticalStore:
+        """Open (creating if needed) the DuckDB file at ``path`` (``None``: in memory)."""
+        target = ":memory:" if path is None else str(path)
+        try:
+            con = duckdb.connect(target)
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open the analytical store {target}: {exc}. If another growthloop "
+                "command is running on this workspace, wait for it to finish"
+            ) from exc
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET TimeZone = 'UTC'")
+        store = cls(con, path)
+        store.migrate()
+        return store
+
+    def migrate(self) -> list[int]:
+        """Apply the schema migrations not applied yet; return their versions."""
+        con = self.con
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER, description VARCHAR, applied_at TIMESTAMP)"
+        )
+        rows = con.execute("SELECT version FROM schema_migrations").fetchall()
+        done = {int(r[0]) for r in rows}
+        applied: list[int] = []
+        for version, description, ddl in MIGRATIONS:
+            if version in done:
+                continue
+            with self.transaction():
+                con.execute(ddl)
+                con.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                    [version, description],
+                )
+            log.info("analytical store migrated to version %s (%s)", version, description)
+            applied.append(version)
+        for name, sql in VIEWS.items():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+        return applied
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block atomically: everything in it is committed, or nothing is."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    @property
+    def ibis(self) -> Any:
+        """An Ibis DuckDB backend on the same connection."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        """Run ``sql`` and return the first column of its first row (``None`` if no row)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql`` and return every row as a dict."""
+        cursor = self.con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def count(self, table: str) -> int:
+        return int(self.scalar(f"SELECT count(*) FROM {table}"))
+
+    def close(self) -> None:
+        self.con.close()

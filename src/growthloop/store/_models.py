@@ -1,0 +1,64 @@
+"""Tables of the operational store (SQLAlchemy 2 declarative models).
+
+Schema changes go through Alembic migrations in ``growthloop/store/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["ApiKey", "AuditRecord", "Base", "InboxEvent"]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    """An API key. Only a SHA-256 hash of the secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated: write read admin
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class InboxEvent(Base):
+    """An event accepted by the API, stored durably before the API answered.
+
+    ``flushed_at`` is set once the event is copied into the analytical store.
+    """
+
+    __tablename__ = "event_inbox"
+    __table_args__ = (Index("ix_event_inbox_unflushed", "flushed_at", "inbox_id"),)
+
+    inbox_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    flushed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AuditRecord(Base):
+    """Who did what, when (key creation, revocation, merges, ...)."""
+
+    __tablename__ = "audit_log"
+
+    audit_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,175 @@
+"""Canonical tables of the analytical store, as versioned DuckDB DDL.
+
+All timestamps are stored as ``TIMESTAMP`` values in UTC. Money is ``DECIMAL(18, 4)``.
+Customer references keep the id the source used; the ``identities`` table maps every known
+identity (customer id, anonymous id, email, phone) to its canonical customer id, and the
+``v_*`` views join it in, so every query downstream sees canonical ids.
+See ``docs/data-model.md`` for the diagram.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "VIEWS"]
+
+# Each entry is applied once, in order; never edit an applied entry, append a new one.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "canonical tables",
+        """
+        CREATE TABLE loads (
+            load_id VARCHAR NOT NULL,
+            entity VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            fingerprint VARCHAR,
+            size_bytes BIGINT,
+            preset VARCHAR,
+            options JSON,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP NOT NULL,
+            rows_read BIGINT NOT NULL,
+            rows_loaded BIGINT NOT NULL,
+            rows_rejected BIGINT NOT NULL,
+            duplicates BIGINT NOT NULL,
+            counts JSON NOT NULL
+        );
+        CREATE TABLE rejects (
+            load_id VARCHAR NOT NULL,
+            entity VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            line BIGINT,
+            column_name VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL,
+            message VARCHAR NOT NULL,
+            action VARCHAR NOT NULL  -- 'row_rejected' or 'value_cleared'
+        );
+        CREATE TABLE customers (
+            customer_id VARCHAR NOT NULL,
+            email VARCHAR,
+            phone VARCHAR,
+            name VARCHAR,
+            country VARCHAR,
+            timezone VARCHAR,
+            created_at TIMESTAMP,
+            traits JSON,
+            load_id VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE products (
+            product_id VARCHAR NOT NULL,
+            title VARCHAR,
+            description VARCHAR,
+            category VARCHAR,
+            brand VARCHAR,
+            price DECIMAL(18, 4),
+            currency VARCHAR,
+            tags VARCHAR[],
+            load_id VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE order_lines (
+            line_key VARCHAR NOT NULL,
+            order_id VARCHAR NOT NULL,
+            customer_id VARCHAR,
+            product_id VARCHAR,
+            title VARCHAR,
+            quantity INTEGER NOT NULL,
+            unit_price DECIMAL(18, 4) NOT NULL,
+            amount DECIMAL(18, 4) NOT NULL,
+            currency VARCHAR NOT NULL,
+            ordered_at TIMESTAMP NOT NULL,
+            country VARCHAR,
+            line_kind VARCHAR NOT NULL,  -- 'sale', 'return' or 'non_product'
+            is_guest BOOLEAN NOT NULL,
+            returned_order_id VARCHAR,
+            load_id VARCHAR NOT NULL,
+            source_line BIGINT
+        );
+        CREATE TABLE events (
+            message_id VARCHAR NOT NULL,
+            type VARCHAR NOT NULL,  -- 'identify', 'track', 'page', 'screen', 'group', 'alias'
+            event VARCHAR,
+            name VARCHAR,
+            user_id VARCHAR,
+            anonymous_id VARCHAR,
+            previous_id VARCHAR,
+            timestamp TIMESTAMP NOT NULL,
+            received_at TIMESTAMP NOT NULL,
+            properties JSON,
+            traits JSON,
+            context JSON,
+            load_id VARCHAR NOT NULL
+        );
+        CREATE TABLE identity_links (
+            left_kind VARCHAR NOT NULL,
+            left_value VARCHAR NOT NULL,
+            right_kind VARCHAR NOT NULL,
+            right_value VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            load_id VARCHAR NOT NULL,
+            linked_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE identities (
+            kind VARCHAR NOT NULL,   -- 'customer', 'anonymous', 'email', 'phone'
+            value VARCHAR NOT NULL,
+            canonical_id VARCHAR NOT NULL
+        );
+        CREATE TABLE identity_merges (
+            load_id VARCHAR NOT NULL,
+            merged_at TIMESTAMP NOT NULL,
+            canonical_id VARCHAR NOT NULL,
+            absorbed_id VARCHAR NOT NULL
+        );
+        """,
+    ),
+]
+
+VIEWS: dict[str, str] = {
+    # Order lines with the canonical customer id (guests keep NULL).
+    "v_order_lines": """
+        SELECT l.*, COALESCE(i.canonical_id, l.customer_id) AS canonical_id
+        FROM order_lines l
+        LEFT JOIN identities i ON i.kind = 'customer' AND i.value = l.customer_id
+    """,
+    # One row per order: totals of its lines.
+    "v_orders": """
+        SELECT order_id,
+               any_value(canonical_id) AS canonical_id,
+               any_value(customer_id) AS customer_id,
+               min(ordered_at) AS ordered_at,
+               any_value(currency) AS currency,
+               bool_or(is_guest) AS is_guest,
+               CASE WHEN bool_and(line_kind = 'return') THEN 'return' ELSE 'order' END
+                   AS order_kind,
+               count(*) AS lines,
+               sum(quantity) FILTER (WHERE line_kind <> 'non_product') AS items,
+               sum(amount) FILTER (WHERE line_kind <> 'non_product') AS product_amount,
+               sum(amount) AS total_amount
+        FROM v_order_lines
+        GROUP BY order_id
+    """,
+    # Events with the canonical id of whoever sent them (user id first, else anonymous id).
+    "v_events": """
+        SELECT e.*, COALESCE(u.canonical_id, a.canonical_id, e.user_id,
+                             'anon:' || e.anonymous_id) AS canonical_id
+        FROM events e
+        LEFT JOIN identities u ON u.kind = 'customer' AND u.value = e.user_id
+        LEFT JOIN identities a ON a.kind = 'anonymous' AND a.value = e.anonymous_id
+    """,
+    # One row per canonical customer: the most recently updated non-null value of each field.
+    "v_customers": """
+        SELECT COALESCE(i.canonical_id, c.customer_id) AS canonical_id,
+               arg_max(c.email, c.updated_at) FILTER (WHERE c.email IS NOT NULL) AS email,
+               arg_max(c.phone, c.updated_at) FILTER (WHERE c.phone IS NOT NULL) AS phone,
+               arg_max(c.name, c.updated_at) FILTER (WHERE c.name IS NOT NULL) AS name,
+               arg_max(c.country, c.updated_at) FILTER (WHERE c.country IS NOT NULL) AS country,
+               arg_max(c.timezone, c.updated_at) FILTER (WHERE c.timezone IS NOT NULL)
+                   AS timezone,
+               min(c.created_at) AS created_at,
+               count(*) AS source_records
+        FROM customers c
+        LEFT JOIN identities i ON i.kind = 'customer' AND i.value = c.customer_id
+        GROUP BY 1
+    """,
+}
