@@ -1,0 +1,92 @@
+"""Small builders of DuckDB SQL used by the cleaning steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from growthloop.errors import IngestError
+from growthloop.ingest._source import RawSource
+
+__all__ = ["MAX_FIELD_CHARS", "decimal", "ident", "literal", "project", "timestamp_utc"]
+
+MAX_FIELD_CHARS = 10_000
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def project(
+    raw: RawSource,
+    mapping: Mapping[str, str],
+    canonical: Sequence[str],
+    *,
+    entity: str,
+    required: Sequence[Sequence[str]],
+    aliases: Mapping[str, str] | None = None,
+    keep_unmapped: bool = False,
+) -> tuple[str, list[str], list[str]]:
+    """SELECT list turning the file's columns into canonical ones (trimmed text, '' → NULL).
+
+    ``required`` lists alternatives: each inner sequence needs at least one present column.
+    Returns the SQL, the canonical columns present, and the unmapped source columns.
+    """
+    allowed = set(canonical)
+    for source, target in mapping.items():
+        if target not in allowed:
+            raise IngestError(
+                f"mapping target {target!r} is not a {entity} field; use one of "
+                f"{', '.join(sorted(allowed))}"
+            )
+        if source not in raw.columns:
+            raise IngestError(
+                f"mapping names column {source!r}, which {raw.path.name} does not have; "
+                f"its columns are: {', '.join(raw.columns[:30])}"
+            )
+    chosen: dict[str, str] = {}
+    for source, target in mapping.items():
+        chosen[target] = source
+    by_alias = dict(aliases or {})
+    for column in raw.columns:
+        target = column if column in allowed else by_alias.get(column)
+        if target and target not in chosen and column not in mapping:
+            chosen[target] = column
+    for options in required:
+        if not any(o in chosen for o in options):
+            need = " or ".join(repr(o) for o in options)
+            raise IngestError(
+                f"{raw.path.name} has no column for {need} (required for {entity}); columns "
+                f"found: {', '.join(raw.columns[:30])}; map one with --map SOURCE={options[0]} "
+                "or use a --preset"
+            )
+    select = [f"NULLIF(trim({ident(src)}), '') AS {ident(dst)}" for dst, src in chosen.items()]
+    used = set(chosen.values())
+    unmapped = [c for c in raw.columns if c not in used]
+    if keep_unmapped:
+        select += [f"NULLIF(trim({ident(c)}), '') AS {ident('extra:' + c)}" for c in unmapped]
+    select.append("__line")
+    return ", ".join(select), list(chosen), unmapped
+
+
+def timestamp_utc(text_expr: str, source_timezone: str, fmt: str | None) -> str:
+    """Parse text to a naive UTC ``TIMESTAMP``: values with an offset are converted; values
+    without one are read in ``source_timezone``. ``NULL`` when it cannot be parsed."""
+    naive = (
+        f"TRY_STRPTIME({text_expr}, {literal(fmt)})" if fmt else f"TRY_CAST({text_expr} AS TIMESTAMP)"
+    )
+    return (
+        f"CASE WHEN regexp_matches({text_expr}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
+        f"THEN TRY_CAST({text_expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+        f"ELSE ({naive} AT TIME ZONE {literal(source_timezone)}) AT TIME ZONE 'UTC' END"
+    )
+
+
+def decimal(text_expr: str) -> str:
+    """Parse text to ``DECIMAL(18, 4)``; ``NULL`` when it is not a plain number."""
+    return f"TRY_CAST({text_expr} AS DECIMAL(18, 4))"
