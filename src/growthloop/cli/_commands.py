@@ -3,3 +3,5 @@
 from __future__ import annotations
 
 from growthloop.cli import _workspace  # noqa: F401
+from growthloop.cli import _ingest  # noqa: F401
+from growthloop.cli import _customer  # noqa: F401

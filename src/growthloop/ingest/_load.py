@@ -11,9 +11,12 @@ from pathlib import Path
 import orjson
 
 from growthloop.errors import IngestError
+from growthloop.ingest._customers import load_customers
+from growthloop.ingest._events import load_events
 from growthloop.ingest._identity import resolve_identities
 from growthloop.ingest._options import ENTITIES, PRESETS, LoadOptions
 from growthloop.ingest._orders import load_orders
+from growthloop.ingest._products import load_products
 from growthloop.ingest._source import fingerprint, read_source
 from growthloop.ingest._summary import LoadSummary
 from growthloop.store import AnalyticalStore
@@ -99,10 +102,10 @@ def load_file(
             cleared: dict[str, int] = {}
             links = 0
         else:
-            from growthloop.ingest._entities import load_entity
-
-            counts, by_reason, cleared, links = load_entity(
-                con, entity, raw, options, load_id=load_id, source=source
+            loader = {"customers": load_customers, "products": load_products,
+                      "events": load_events}[entity]
+            counts, by_reason, cleared, links = loader(
+                con, raw, options, load_id=load_id, source=source
             )
         step(2, _STEPS)
         merges = resolve_identities(con, load_id=load_id) if links else 0

@@ -1,0 +1,157 @@
+"""Cleaning and loading behavioural events in the Segment spec.
+
+Accepts the spec's camelCase field names (``messageId``, ``userId``, ``anonymousId``,
+``previousId``) or snake_case. Rules: ``type`` is one of identify, track, page, screen, group,
+alias; a message names ``user_id`` or ``anonymous_id`` (alias: ``previous_id`` and
+``user_id``); track names its ``event``; the timestamp parses; properties, traits and context
+are JSON objects. A message without ``message_id`` gets one derived from its content, so loading
+the same file again stores nothing twice. Identify calls, aliases and any event carrying both a
+user id and an anonymous id link those identities; emails and phones in identify traits too.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from growthloop.ingest._contacts import normalise_emails, normalise_phones
+from growthloop.ingest._options import LoadOptions
+from growthloop.ingest._rejects import insert_parse_rejects, reason_case
+from growthloop.ingest._source import RawSource
+from growthloop.ingest._sql import literal, project, timestamp_utc
+
+__all__ = ["EVENT_FIELDS", "EVENT_TYPES", "load_events"]
+
+EVENT_FIELDS = ("message_id", "type", "event", "name", "user_id", "anonymous_id", "previous_id",
+                "timestamp", "received_at", "properties", "traits", "context")
+EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+_ALIASES = {"messageId": "message_id", "userId": "user_id", "anonymousId": "anonymous_id",
+            "previousId": "previous_id", "receivedAt": "received_at",
+            "originalTimestamp": "timestamp", "event_name": "event"}
+
+
+def load_events(
+    con: duckdb.DuckDBPyConnection, raw: RawSource, options: LoadOptions, *, load_id: str,
+    source: str,
+) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
+    """Clean and insert events; return counts, rejects by reason, cleared values, links."""
+    select, present, _ = project(
+        raw, options.mapping, EVENT_FIELDS, entity="events",
+        required=[("type",), ("user_id", "anonymous_id")], aliases=_ALIASES,
+    )
+    missing = [f"NULL::VARCHAR AS {f}" for f in EVENT_FIELDS if f not in present]
+    ts = timestamp_utc("timestamp", options.source_timezone, options.timestamp_format)
+    received = timestamp_utc("received_at", "UTC", None)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _e_src AS SELECT *, lower(type) AS kind, {ts} AS ts,
+            coalesce({received}, now()::TIMESTAMP) AS received_ts
+        FROM (SELECT {', '.join([select, *missing])} FROM {raw.table})"""
+    )
+    types = ", ".join(literal(t) for t in EVENT_TYPES)
+
+    def json_rule(column: str) -> tuple[str, str, str, str, str]:
+        return (f"{column} IS NOT NULL AND NOT (json_valid({column}) AND "
+                f"json_type({column}) = 'OBJECT')", "bad_json", column, column,
+                f"'{column} is not a JSON object'")
+
+    rules = [
+        ("type IS NULL", "missing_type", "type", "NULL", "'the message type is empty'"),
+        (f"kind NOT IN ({types})", "bad_type", "type", "type",
+         f"'type ' || type || ' is not one of {', '.join(EVENT_TYPES)}'"),
+        ("kind = 'alias' AND (previous_id IS NULL OR user_id IS NULL)", "bad_alias",
+         "previous_id", "previous_id", "'an alias needs previousId and userId'"),
+        ("user_id IS NULL AND anonymous_id IS NULL", "missing_identity", "user_id", "NULL",
+         "'the message has neither userId nor anonymousId'"),
+        ("kind = 'track' AND event IS NULL", "missing_event", "event", "NULL",
+         "'a track message needs event (the event name)'"),
+        ("timestamp IS NULL", "missing_timestamp", "timestamp", "NULL",
+         "'the timestamp is empty'"),
+        ("ts IS NULL", "bad_timestamp", "timestamp", "timestamp",
+         "'timestamp ' || timestamp || ' is not ISO 8601'"),
+        ("length(coalesce(message_id, '')) > 200 OR length(coalesce(user_id, '')) > 500 OR "
+         "length(coalesce(anonymous_id, '')) > 500 OR length(coalesce(event, '')) > 500",
+         "field_too_long", "message_id", "NULL", "'an id or event name is too long'"),
+        json_rule("properties"), json_rule("traits"), json_rule("context"),
+    ]
+    reason, column, value, message = reason_case(rules)
+    content = ", ".join(f"coalesce({f}, '\\x00')" for f in EVENT_FIELDS if f != "received_at")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _e_checked AS SELECT *, {reason} AS reason,
+            {column} AS reject_column, {value} AS reject_value, {message} AS reject_message,
+            coalesce(message_id, 'md5-' || md5(concat_ws('\\x1f', {content}))) AS mid
+        FROM _e_src"""
+    )
+    con.execute(
+        f"""INSERT INTO rejects SELECT {literal(load_id)}, 'events', {literal(source)}, __line,
+            reject_column, reject_value, reason, reject_message, 'row_rejected'
+        FROM _e_checked WHERE reason IS NOT NULL"""
+    )
+    insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="events", source=source)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _e_ok AS SELECT *,
+            row_number() OVER (PARTITION BY mid ORDER BY __line) AS occurrence
+        FROM _e_checked WHERE reason IS NULL"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _e_new AS SELECT * FROM _e_ok o
+        WHERE occurrence = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.mid)"""
+    )
+    con.execute(
+        f"""INSERT INTO events SELECT mid, kind, event, name, user_id, anonymous_id, previous_id,
+            ts, received_ts, properties::JSON, traits::JSON, context::JSON, {literal(load_id)}
+        FROM _e_new"""
+    )
+    links = _link_identities(con, load_id, source)
+    row = con.execute(
+        """SELECT (SELECT count(*) FROM _e_checked WHERE reason IS NOT NULL),
+                  (SELECT count(*) FROM _e_ok WHERE occurrence > 1),
+                  (SELECT count(*) FROM _e_ok WHERE occurrence = 1) - count(*),
+                  count(*), count(*) FILTER (WHERE kind = 'track'),
+                  count(*) FILTER (WHERE kind = 'identify'), count(*) FILTER (WHERE kind = 'page'),
+                  count(*) FILTER (WHERE kind = 'alias')
+        FROM _e_new"""
+    ).fetchall()[0]
+    counts = {
+        "rows_read": raw.rows + len(raw.parse_rejects),
+        "rejected": int(row[0]) + len(raw.parse_rejects),
+        "duplicates": int(row[1]), "already_loaded": int(row[2]), "loaded": int(row[3]),
+        "track": int(row[4]), "identify": int(row[5]), "page": int(row[6]),
+        "alias": int(row[7]),
+    }
+    by_reason = {str(r): int(n) for r, n in con.execute(
+        "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC",
+        [load_id]).fetchall()}
+    return counts, by_reason, {}, links
+
+
+def _link_identities(con: duckdb.DuckDBPyConnection, load_id: str, source: str) -> int:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _e_traits AS SELECT user_id,
+            NULLIF(trim(traits ->> 'email'), '') AS email,
+            NULLIF(trim(traits ->> 'phone'), '') AS phone,
+            NULLIF(upper(trim(coalesce(traits ->> 'country', traits -> 'address' ->> 'country'))),
+                   '') AS region
+        FROM _e_new WHERE kind = 'identify' AND user_id IS NOT NULL AND traits IS NOT NULL"""
+    )
+    normalise_emails(con, "_e_traits", "email", "_e_email")
+    normalise_phones(con, "_e_traits", "phone", "region", "_e_phone")
+    before = int(con.execute("SELECT count(*) FROM identity_links").fetchall()[0][0])
+    con.execute(
+        f"""INSERT INTO identity_links
+        SELECT DISTINCT lk, lv, rk, rv, {literal(source)}, {literal(load_id)}, now()::TIMESTAMP
+        FROM (
+            SELECT 'customer' AS lk, user_id AS lv, 'anonymous' AS rk, anonymous_id AS rv
+            FROM _e_new WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL
+            UNION ALL
+            SELECT 'customer', user_id, 'anonymous', previous_id FROM _e_new WHERE kind = 'alias'
+            UNION ALL
+            SELECT 'customer', t.user_id, 'email', m.clean FROM _e_traits t
+            JOIN _e_email m ON m.raw = t.email WHERE m.clean IS NOT NULL
+            UNION ALL
+            SELECT 'customer', t.user_id, 'phone', m.clean FROM _e_traits t
+            JOIN _e_phone m ON m.raw = t.phone AND m.region IS NOT DISTINCT FROM t.region
+            WHERE m.clean IS NOT NULL
+        ) n
+        WHERE NOT EXISTS (SELECT 1 FROM identity_links l WHERE l.left_kind = n.lk
+            AND l.left_value = n.lv AND l.right_kind = n.rk AND l.right_value = n.rv)"""
+    )
+    return int(con.execute("SELECT count(*) FROM identity_links").fetchall()[0][0]) - before
