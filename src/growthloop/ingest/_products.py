@@ -65,8 +65,8 @@ def load_products(
     tags = (
         "CASE WHEN tags IS NULL THEN NULL "
         "WHEN starts_with(tags, '[') AND json_valid(tags) THEN CAST(tags AS VARCHAR[]) "
-        "ELSE list_filter(list_transform(string_split_regex(tags, '[|,]'), t -> trim(t)), "
-        "t -> t <> '') END"
+        "ELSE list_filter(list_transform(string_split_regex(tags, '[|,]'), lambda t: trim(t)), "
+        "lambda t: t <> '') END"
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p_rows AS SELECT product_id, title, description,
