@@ -17,11 +17,14 @@ def find_canonical_id(store: AnalyticalStore, identity: str) -> str:
     text = identity.strip()
     hit = store.scalar(
         "SELECT canonical_id FROM identities WHERE value = ? OR canonical_id = ? "
-        "ORDER BY kind = 'customer' DESC LIMIT 1", [text, text]
+        "ORDER BY kind = 'customer' DESC LIMIT 1",
+        [text, text],
     )
     if hit is None and text.lower() != text:
-        hit = store.scalar("SELECT canonical_id FROM identities WHERE kind = 'email' "
-                           "AND value = ? LIMIT 1", [text.lower()])
+        hit = store.scalar(
+            "SELECT canonical_id FROM identities WHERE kind = 'email' AND value = ? LIMIT 1",
+            [text.lower()],
+        )
     if hit is not None:
         return str(hit)
     for sql in (
@@ -56,7 +59,8 @@ def show_customer(store: AnalyticalStore, identity: str, *, recent: int = 10) ->
     )
     merges = store.rows(
         "SELECT absorbed_id, merged_at, load_id FROM identity_merges WHERE canonical_id = ? "
-        "ORDER BY merged_at", [canonical],
+        "ORDER BY merged_at",
+        [canonical],
     )
     records = store.rows(
         "SELECT customer_id, email, phone, name, country, timezone, created_at, traits "
@@ -68,15 +72,18 @@ def show_customer(store: AnalyticalStore, identity: str, *, recent: int = 10) ->
                   sum(amount) FILTER (WHERE line_kind IN ('sale', 'return')) AS net_revenue,
                   count(*) FILTER (WHERE line_kind = 'return') AS return_lines,
                   min(ordered_at) AS first_order_at, max(ordered_at) AS last_order_at
-        FROM v_order_lines WHERE canonical_id = ?""", [canonical],
+        FROM v_order_lines WHERE canonical_id = ?""",
+        [canonical],
     )[0]
     recent_orders = store.rows(
         "SELECT order_id, ordered_at, order_kind, items, total_amount, currency FROM v_orders "
-        "WHERE canonical_id = ? ORDER BY ordered_at DESC LIMIT ?", [canonical, recent],
+        "WHERE canonical_id = ? ORDER BY ordered_at DESC LIMIT ?",
+        [canonical, recent],
     )
     recent_events = store.rows(
         "SELECT timestamp, type, coalesce(event, name) AS event, message_id FROM v_events "
-        "WHERE canonical_id = ? ORDER BY timestamp DESC LIMIT ?", [canonical, recent],
+        "WHERE canonical_id = ? ORDER BY timestamp DESC LIMIT ?",
+        [canonical, recent],
     )
     return {
         "canonical_id": canonical,

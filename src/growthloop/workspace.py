@@ -7,7 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 
-from growthloop.config import CONFIG_FILE, OperationalConfig, WorkspaceConfig, load_config, render_config
+from growthloop.config import (
+    CONFIG_FILE,
+    OperationalConfig,
+    WorkspaceConfig,
+    load_config,
+    render_config,
+)
 from growthloop.errors import ConfigError
 from growthloop.store import AnalyticalStore, OperationalStore
 
@@ -43,9 +49,7 @@ class Workspace:
         self.config = config
 
     @classmethod
-    def init(
-        cls, root: Path, *, name: str | None = None, ops_url: str | None = None
-    ) -> Workspace:
+    def init(cls, root: Path, *, name: str | None = None, ops_url: str | None = None) -> Workspace:
         """Create a workspace in ``root`` (created if missing) and migrate its stores.
 
         Running it on an existing workspace keeps its configuration and only migrates.

@@ -33,13 +33,17 @@ def test_customers_contact_data_normalised(workspace: Workspace, tmp_path: Path)
     path2.write_text("customer_id,email,country\nC1,alice@example.com,FR\n")
     again = load_file(workspace.analytical, "customers", path2, options_for("customers"))
     assert again.counts["updated"] == 1
-    assert workspace.analytical.scalar("SELECT country FROM customers WHERE customer_id='C1'") == "FR"
+    assert (
+        workspace.analytical.scalar("SELECT country FROM customers WHERE customer_id='C1'") == "FR"
+    )
 
 
 def test_products_tags_and_prices(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "products.csv"
-    path.write_text("product_id,title,category,price,tags\nP1,Mug,Home,4.5,kitchen|gift\n"
-                    "P2,Pen,Office,-1,\nP3,Hat,Fashion,abc,\n")
+    path.write_text(
+        "product_id,title,category,price,tags\nP1,Mug,Home,4.5,kitchen|gift\n"
+        "P2,Pen,Office,-1,\nP3,Hat,Fashion,abc,\n"
+    )
     summary = load_file(workspace.analytical, "products", path, options_for("products"))
     assert summary.rows_loaded == 1
     assert summary.rejected_by_reason == {"negative_price": 1, "bad_price": 1}
@@ -48,23 +52,53 @@ def test_products_tags_and_prices(workspace: Workspace, tmp_path: Path) -> None:
 
 def test_events_rules_and_idempotent_reload(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    path.write_text("\n".join([
-        json.dumps({"type": "track", "messageId": "m1", "userId": "C1", "event": "Viewed",
-                    "timestamp": "2024-02-01T09:59:00+01:00", "properties": {"sku": "P1"}}),
-        json.dumps({"type": "track", "messageId": "m2", "userId": "C1",
-                    "timestamp": "2024-02-01T10:00:00Z"}),
-        "{not json",
-        json.dumps({"type": "page", "anonymousId": "a1", "timestamp": "2024-02-01T10:00:00Z"}),
-        json.dumps({"type": "shout", "userId": "C1", "timestamp": "2024-02-01T10:00:00Z"}),
-        json.dumps({"type": "track", "messageId": "m1", "userId": "C1", "event": "Viewed",
-                    "timestamp": "2024-02-01T09:59:00+01:00"}),
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "type": "track",
+                        "messageId": "m1",
+                        "userId": "C1",
+                        "event": "Viewed",
+                        "timestamp": "2024-02-01T09:59:00+01:00",
+                        "properties": {"sku": "P1"},
+                    }
+                ),
+                json.dumps(
+                    {
+                        "type": "track",
+                        "messageId": "m2",
+                        "userId": "C1",
+                        "timestamp": "2024-02-01T10:00:00Z",
+                    }
+                ),
+                "{not json",
+                json.dumps(
+                    {"type": "page", "anonymousId": "a1", "timestamp": "2024-02-01T10:00:00Z"}
+                ),
+                json.dumps({"type": "shout", "userId": "C1", "timestamp": "2024-02-01T10:00:00Z"}),
+                json.dumps(
+                    {
+                        "type": "track",
+                        "messageId": "m1",
+                        "userId": "C1",
+                        "event": "Viewed",
+                        "timestamp": "2024-02-01T09:59:00+01:00",
+                    }
+                ),
+            ]
+        )
+        + "\n"
+    )
     summary = load_file(workspace.analytical, "events", path, options_for("events"))
     assert summary.rows_loaded == 2
     assert summary.duplicates == 1
     assert summary.rejected_by_reason == {"missing_event": 1, "invalid_json": 1, "bad_type": 1}
-    assert str(workspace.analytical.scalar(
-        "SELECT timestamp FROM events WHERE message_id = 'm1'")) == "2024-02-01 08:59:00"
+    assert (
+        str(workspace.analytical.scalar("SELECT timestamp FROM events WHERE message_id = 'm1'"))
+        == "2024-02-01 08:59:00"
+    )
     copy = tmp_path / "events_copy.jsonl"
     copy.write_text(path.read_text() + "\n")
     again = load_file(workspace.analytical, "events", copy, options_for("events"))
@@ -72,8 +106,9 @@ def test_events_rules_and_idempotent_reload(workspace: Workspace, tmp_path: Path
     assert workspace.analytical.count("events") == 2
 
 
-def test_returns_link_to_their_order_and_fees_are_flagged(workspace: Workspace,
-                                                          tmp_path: Path) -> None:
+def test_returns_link_to_their_order_and_fees_are_flagged(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     path = tmp_path / "orders.csv"
     path.write_text(
         "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -83,12 +118,16 @@ def test_returns_link_to_their_order_and_fees_are_flagged(workspace: Workspace,
         "C102,A1,Lamp,-1,2011-02-06 10:00:00,5.00,7,United Kingdom\n"
         "103,A1,Lamp,4,2011-02-07 10:00:00,5.00,,EIRE\n"
     )
-    summary = load_file(workspace.analytical, "orders", path,
-                        options_for("orders", preset="online-retail"))
+    summary = load_file(
+        workspace.analytical, "orders", path, options_for("orders", preset="online-retail")
+    )
     c = summary.counts
     assert (c["sales"], c["returns"], c["non_product"], c["guest_sales"]) == (2, 1, 1, 1)
     ret = workspace.analytical.rows(
-        "SELECT returned_order_id, amount, currency FROM order_lines WHERE line_kind = 'return'")
+        "SELECT returned_order_id, amount, currency FROM order_lines WHERE line_kind = 'return'"
+    )
     assert ret == [{"returned_order_id": "101", "amount": -5, "currency": "GBP"}]
-    assert workspace.analytical.scalar(
-        "SELECT country FROM order_lines WHERE order_id = '103'") == "IE"
+    assert (
+        workspace.analytical.scalar("SELECT country FROM order_lines WHERE order_id = '103'")
+        == "IE"
+    )

@@ -26,8 +26,12 @@ _event = st.one_of(
 def _write(path: Path, events: list[tuple[str, str, str, str | None]]) -> Path:
     lines = []
     for i, (kind, user, anon, email) in enumerate(events):
-        msg: dict[str, object] = {"type": kind, "messageId": f"m{i}-{kind}-{user}-{anon}",
-                                  "userId": user, "timestamp": "2024-03-01T10:00:00Z"}
+        msg: dict[str, object] = {
+            "type": kind,
+            "messageId": f"m{i}-{kind}-{user}-{anon}",
+            "userId": user,
+            "timestamp": "2024-03-01T10:00:00Z",
+        }
         if kind == "alias":
             msg["previousId"] = anon
         else:
@@ -41,15 +45,20 @@ def _write(path: Path, events: list[tuple[str, str, str, str | None]]) -> Path:
     return path
 
 
-def _resolve(tmp: Path, batches: list[list[tuple[str, str, str, str | None]]]) -> set[tuple[str, str, str]]:
+def _resolve(
+    tmp: Path, batches: list[list[tuple[str, str, str, str | None]]]
+) -> set[tuple[str, str, str]]:
     store = AnalyticalStore.open(None)
     try:
         for n, batch in enumerate(batches):
             if batch:
-                load_file(store, "events", _write(tmp / f"b{n}.jsonl", batch),
-                          options_for("events"))
-        return {(r["kind"], r["value"], r["canonical_id"]) for r in store.rows(
-            "SELECT kind, value, canonical_id FROM identities")}
+                load_file(
+                    store, "events", _write(tmp / f"b{n}.jsonl", batch), options_for("events")
+                )
+        return {
+            (r["kind"], r["value"], r["canonical_id"])
+            for r in store.rows("SELECT kind, value, canonical_id FROM identities")
+        }
     finally:
         store.close()
 
@@ -69,24 +78,33 @@ def test_merge_order_does_not_matter(tmp_path_factory, events, data) -> None:
 
 def test_merge_is_recorded_and_explained(workspace: Workspace, tmp_path: Path) -> None:
     customers = tmp_path / "customers.csv"
-    customers.write_text("customer_id,email,country\nC1,Ann@Example.com,GB\nC2,bob@example.com,GB\n")
+    customers.write_text(
+        "customer_id,email,country\nC1,Ann@Example.com,GB\nC2,bob@example.com,GB\n"
+    )
     load_file(workspace.analytical, "customers", customers, options_for("customers"))
-    events = _write(tmp_path / "e.jsonl", [
-        ("identify", "C9", "a1", "ann@example.com"),
-        ("track", "C2", "a1", None),
-    ])
+    events = _write(
+        tmp_path / "e.jsonl",
+        [
+            ("identify", "C9", "a1", "ann@example.com"),
+            ("track", "C2", "a1", None),
+        ],
+    )
     summary = load_file(workspace.analytical, "events", events, options_for("events"))
     assert summary.merges == 2
     view = show_customer(workspace.analytical, "ANN@example.com")
     assert view["canonical_id"] == "C1"
     assert {(i["kind"], i["value"]) for i in view["identities"]} == {
-        ("customer", "C1"), ("customer", "C2"), ("customer", "C9"), ("anonymous", "a1"),
-        ("email", "ann@example.com"), ("email", "bob@example.com"),
+        ("customer", "C1"),
+        ("customer", "C2"),
+        ("customer", "C9"),
+        ("anonymous", "a1"),
+        ("email", "ann@example.com"),
+        ("email", "bob@example.com"),
     }
     assert {m["absorbed_id"] for m in view["merges"]} == {"C2", "C9"}
     assert ("customer", "C9", "anonymous", "a1") in {
         (lk["left_kind"], lk["left_value"], lk["right_kind"], lk["right_value"])
-        for lk in view["links"]}
+        for lk in view["links"]
+    }
     # Downstream views see the canonical id.
-    assert workspace.analytical.scalar(
-        "SELECT count(DISTINCT canonical_id) FROM v_events") == 1
+    assert workspace.analytical.scalar("SELECT count(DISTINCT canonical_id) FROM v_events") == 1

@@ -59,7 +59,9 @@ def test_other_delimiter_is_detected(workspace: Workspace, tmp_path: Path) -> No
 
 def test_missing_required_column(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("order_id,customer_id,product_id,unit_price,ordered_at\nO1,C1,P1,3,2024-01-01\n")
+    path.write_text(
+        "order_id,customer_id,product_id,unit_price,ordered_at\nO1,C1,P1,3,2024-01-01\n"
+    )
     with pytest.raises(IngestError, match=r"no column for 'quantity' \(required for orders\)"):
         _load(workspace, path)
     _nothing_loaded(workspace)
@@ -67,15 +69,19 @@ def test_missing_required_column(workspace: Workspace, tmp_path: Path) -> None:
 
 def test_non_utf8_text(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_bytes((HEADER + "O1,C1,P1,1,2.00,2024-01-05 10:00:00\n").encode()
-                     + "O2,Cé,P2,1,2.00,2024-01-05 10:00:00\n".encode("latin-1"))
+    path.write_bytes(
+        (HEADER + "O1,C1,P1,1,2.00,2024-01-05 10:00:00\n").encode()
+        + "O2,Cé,P2,1,2.00,2024-01-05 10:00:00\n".encode("latin-1")
+    )
     with pytest.raises(IngestError, match="not utf-8 text .* --encoding"):
         _load(workspace, path)
     _nothing_loaded(workspace)
     summary = _load(workspace, path, encoding="latin-1")
     assert summary.rows_loaded == 2
-    assert workspace.analytical.scalar(
-        "SELECT customer_id FROM order_lines WHERE order_id = 'O2'") == "Cé"
+    assert (
+        workspace.analytical.scalar("SELECT customer_id FROM order_lines WHERE order_id = 'O2'")
+        == "Cé"
+    )
 
 
 def test_absurdly_long_field_rejects_only_that_row(workspace: Workspace, tmp_path: Path) -> None:
@@ -122,13 +128,19 @@ def test_row_rules(workspace: Workspace, tmp_path: Path) -> None:
     assert summary.duplicates == 1
     rejects = workspace.analytical.rows("SELECT line, reason FROM rejects ORDER BY line")
     assert [(r["line"], r["reason"]) for r in rejects] == [
-        (3, "negative_price"), (4, "bad_quantity"), (5, "bad_quantity"), (6, "zero_quantity"),
-        (7, "bad_price"), (8, "bad_timestamp"), (9, "missing_order_id"),
+        (3, "negative_price"),
+        (4, "bad_quantity"),
+        (5, "bad_quantity"),
+        (6, "zero_quantity"),
+        (7, "bad_price"),
+        (8, "bad_timestamp"),
+        (9, "missing_order_id"),
         (10, "missing_columns"),
     ]
     message = workspace.analytical.scalar("SELECT message FROM rejects WHERE line = 3")
-    assert message == ("unit price -3.50 is negative; record refunds as lines with a negative "
-                       "quantity")
+    assert message == (
+        "unit price -3.50 is negative; record refunds as lines with a negative quantity"
+    )
 
 
 def test_overlapping_file_adds_only_new_rows(workspace: Workspace, tmp_path: Path) -> None:

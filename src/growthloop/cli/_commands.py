@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-from growthloop.cli import _workspace  # noqa: F401
-from growthloop.cli import _ingest  # noqa: F401
-from growthloop.cli import _customer  # noqa: F401
+from growthloop.cli import (
+    _customer,  # noqa: F401
+    _ingest,  # noqa: F401
+    _workspace,  # noqa: F401
+)

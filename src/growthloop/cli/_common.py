@@ -103,7 +103,9 @@ def open_workspace(path: Path | None) -> Workspace:
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(
+    description: str, total: int | None, enabled: bool
+) -> Iterator[Callable[[int, int], None]]:
     """A Rich progress bar on stderr; yields ``update(done, total)``. Silent when disabled."""
     if not enabled:
         yield lambda _done, _total: None

@@ -8,7 +8,14 @@ import typer
 from rich.table import Table
 
 from growthloop.cli import app
-from growthloop.cli._common import JsonOpt, WorkspaceOpt, console, emit, handle_errors, open_workspace
+from growthloop.cli._common import (
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    handle_errors,
+    open_workspace,
+)
 from growthloop.customers import show_customer
 
 customer_app = typer.Typer(help="Look up customers.", no_args_is_help=True)
@@ -40,19 +47,27 @@ def show(
             for col in ("from", "to", "source"):
                 links.add_column(col)
             for row in view["links"]:
-                links.add_row(f"{row['left_kind']} {row['left_value']}",
-                              f"{row['right_kind']} {row['right_value']}", str(row["source"]))
+                links.add_row(
+                    f"{row['left_kind']} {row['left_value']}",
+                    f"{row['right_kind']} {row['right_value']}",
+                    str(row["source"]),
+                )
             console.print(links)
         for merge in view["merges"]:
-            console.print(f"merged {merge['absorbed_id']} at {merge['merged_at']:%Y-%m-%d %H:%M}"
-                          f" ({merge['load_id']})")
+            console.print(
+                f"merged {merge['absorbed_id']} at {merge['merged_at']:%Y-%m-%d %H:%M}"
+                f" ({merge['load_id']})"
+            )
         for rec in view["records"]:
             console.print(
                 f"record {rec['customer_id']}: {rec['name'] or ''} {rec['email'] or ''} "
-                f"{rec['phone'] or ''} {rec['country'] or ''} {rec['timezone'] or ''}")
+                f"{rec['phone'] or ''} {rec['country'] or ''} {rec['timezone'] or ''}"
+            )
         o = view["orders"]
-        console.print(f"orders {o['orders'] or 0}, net revenue {o['net_revenue'] or 0}, "
-                      f"first {o['first_order_at']}, last {o['last_order_at']}")
+        console.print(
+            f"orders {o['orders'] or 0}, net revenue {o['net_revenue'] or 0}, "
+            f"first {o['first_order_at']}, last {o['last_order_at']}"
+        )
         if view["recent_events"]:
             events = Table(title="recent events")
             for col in ("timestamp", "type", "event"):
@@ -77,7 +92,9 @@ def rejects(
         where, params = ("WHERE load_id = ?", [load]) if load else ("", [])
         rows = ws.analytical.rows(
             f"SELECT load_id, entity, source, line, column_name, value, reason, message, action "
-            f"FROM rejects {where} ORDER BY load_id, line LIMIT ?", [*params, limit])
+            f"FROM rejects {where} ORDER BY load_id, line LIMIT ?",
+            [*params, limit],
+        )
         total = ws.analytical.scalar(f"SELECT count(*) FROM rejects {where}", params)
 
     def render() -> None:
@@ -85,8 +102,13 @@ def rejects(
         for col in ("line", "column", "value", "reason", "message"):
             table.add_column(col, overflow="fold")
         for row in rows:
-            table.add_row(str(row["line"]), str(row["column_name"] or ""),
-                          str(row["value"] or "")[:40], row["reason"], row["message"])
+            table.add_row(
+                str(row["line"]),
+                str(row["column_name"] or ""),
+                str(row["value"] or "")[:40],
+                row["reason"],
+                row["message"],
+            )
         console.print(table)
 
     emit({"total": total, "rows": rows}, as_json, render)

@@ -10,7 +10,13 @@ from rich.table import Table
 
 from growthloop.cli import app
 from growthloop.cli._common import (
-    JsonOpt, WorkspaceOpt, console, emit, handle_errors, open_workspace, progress_bar,
+    JsonOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    handle_errors,
+    open_workspace,
+    progress_bar,
 )
 from growthloop.errors import IngestError
 from growthloop.ingest import ENTITIES, LoadSummary, load_file, options_for, parse_mapping
@@ -32,30 +38,58 @@ Examples:
 @app.command("ingest", epilog=_EXAMPLES)
 @handle_errors
 def ingest(
-    entity: Annotated[str, typer.Argument(help="What the file holds: customers, products, "
-                                          "orders or events.")],
-    file: Annotated[Path, typer.Argument(help="CSV (.csv, .csv.gz, .tsv, .txt), JSON Lines "
-                                         "(.jsonl) or Parquet file.")],
-    preset: Annotated[str | None, typer.Option(help="Settings for a known dataset: "
-                                               "online-retail, cdnow.")] = None,
-    mapping: Annotated[str | None, typer.Option("--map", help="Column mapping "
-                       "SOURCE=field,... e.g. InvoiceNo=order_id,StockCode=product_id.")] = None,
-    mapping_file: Annotated[Path | None, typer.Option("--map-file", help="Mapping as JSON, "
-                            "TOML or SOURCE=field lines.")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet "
-                   "(default: from the file name).")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected); "
-                         "'tab' or 'whitespace' allowed.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (default utf-8), "
-                        "e.g. latin-1.")] = None,
-    timezone: Annotated[str | None, typer.Option("--timezone", help="Timezone of timestamps "
-                        "without an offset (default: the workspace's, UTC).")] = None,
-    timestamp_format: Annotated[str | None, typer.Option(help="strptime format of "
-                                "timestamps, e.g. '%d/%m/%Y %H:%M'.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Currency of amounts when the file "
-                        "has none (ISO 4217).")] = None,
-    default_country: Annotated[str | None, typer.Option(help="Country (ISO alpha-2) for rows "
-                               "without one; used to read national phone numbers.")] = None,
+    entity: Annotated[
+        str, typer.Argument(help="What the file holds: customers, products, orders or events.")
+    ],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (.csv, .csv.gz, .tsv, .txt), JSON Lines (.jsonl) or Parquet file."
+        ),
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Settings for a known dataset: online-retail, cdnow.")
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Column mapping SOURCE=field,... e.g. InvoiceNo=order_id,StockCode=product_id.",
+        ),
+    ] = None,
+    mapping_file: Annotated[
+        Path | None, typer.Option("--map-file", help="Mapping as JSON, TOML or SOURCE=field lines.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl or parquet (default: from the file name)."),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="CSV delimiter (default: detected); 'tab' or 'whitespace' allowed."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding (default utf-8), e.g. latin-1.")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="Timezone of timestamps without an offset (default: the workspace's, UTC).",
+        ),
+    ] = None,
+    timestamp_format: Annotated[
+        str | None, typer.Option(help="strptime format of timestamps, e.g. '%d/%m/%Y %H:%M'.")
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="Currency of amounts when the file has none (ISO 4217).")
+    ] = None,
+    default_country: Annotated[
+        str | None,
+        typer.Option(
+            help="Country (ISO alpha-2) for rows without one; used to read national phone numbers."
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -65,8 +99,9 @@ def ingest(
     cannot be read at all loads nothing. Loading the same file again changes nothing.
     """
     if entity not in ENTITIES:
-        raise typer.BadParameter(f"{entity!r} is not one of {', '.join(ENTITIES)}",
-                                 param_hint="ENTITY")
+        raise typer.BadParameter(
+            f"{entity!r} is not one of {', '.join(ENTITIES)}", param_hint="ENTITY"
+        )
     columns: dict[str, str] = {}
     if mapping_file is not None:
         columns.update(read_mapping_file(mapping_file))
@@ -75,14 +110,25 @@ def ingest(
     with open_workspace(workspace) as ws:
         cfg = ws.config.ingest
         options = options_for(
-            entity, preset=preset, mapping=columns or None, format=fmt, delimiter=delimiter,
-            encoding=encoding, source_timezone=timezone, timestamp_format=timestamp_format,
-            currency=currency, default_country=default_country,
+            entity,
+            preset=preset,
+            mapping=columns or None,
+            format=fmt,
+            delimiter=delimiter,
+            encoding=encoding,
+            source_timezone=timezone,
+            timestamp_format=timestamp_format,
+            currency=currency,
+            default_country=default_country,
         )
         if preset is None:
-            options = options_for(entity, base=options, source_timezone=timezone or
-                                  cfg.source_timezone, currency=currency or cfg.currency,
-                                  default_country=default_country or cfg.default_country)
+            options = options_for(
+                entity,
+                base=options,
+                source_timezone=timezone or cfg.source_timezone,
+                currency=currency or cfg.currency,
+                default_country=default_country or cfg.default_country,
+            )
         if currency is not None and len(currency) != 3:
             raise IngestError(f"currency {currency!r} is not a 3-letter ISO 4217 code")
         with progress_bar(f"loading {file.name}", 4, enabled=not as_json) as update:

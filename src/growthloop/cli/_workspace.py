@@ -19,8 +19,11 @@ def init(
     name: Annotated[str | None, typer.Option(help="Workspace name (default: folder name).")] = None,
     ops_url: Annotated[
         str | None,
-        typer.Option("--ops-url", help="Operational store URL, e.g. postgresql://user@host/db "
-                     "(default: a SQLite file in the workspace)."),
+        typer.Option(
+            "--ops-url",
+            help="Operational store URL, e.g. postgresql://user@host/db "
+            "(default: a SQLite file in the workspace).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -39,8 +42,14 @@ def init(
             "operational_revision": ws.operational.revision(),
             "models_dir": str(ws.models_dir),
         }
-    emit(result, as_json, lambda: console.print(
-        f"[green]✓[/] workspace ready at [bold]{result['workspace']}[/]\n"
-        f"  analytical store  {result['analytical_store']}\n"
-        f"  operational store {result['operational_store']} (revision {result['operational_revision']})\n"
-        f"  models            {result['models_dir']}"))
+    emit(
+        result,
+        as_json,
+        lambda: console.print(
+            f"[green]✓[/] workspace ready at [bold]{result['workspace']}[/]\n"
+            f"  analytical store  {result['analytical_store']}\n"
+            f"  operational store {result['operational_store']} "
+            f"(revision {result['operational_revision']})\n"
+            f"  models            {result['models_dir']}"
+        ),
+    )

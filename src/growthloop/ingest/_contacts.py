@@ -20,26 +20,36 @@ def normalise_column(
     map_table: str,
 ) -> None:
     """Create ``map_table(raw, clean, problem)`` for the distinct values of ``table.column``."""
-    values = [r[0] for r in con.execute(
-        f'SELECT DISTINCT "{column}" FROM {table} WHERE "{column}" IS NOT NULL').fetchall()]
+    values = [
+        r[0]
+        for r in con.execute(
+            f'SELECT DISTINCT "{column}" FROM {table} WHERE "{column}" IS NOT NULL'
+        ).fetchall()
+    ]
     results = [func(str(v)) for v in values]
-    arrow = pa.table({
-        "raw": pa.array(values, pa.string()),
-        "clean": pa.array([r[0] for r in results], pa.string()),
-        "problem": pa.array([r[1] for r in results], pa.string()),
-    })
+    arrow = pa.table(
+        {
+            "raw": pa.array(values, pa.string()),
+            "clean": pa.array([r[0] for r in results], pa.string()),
+            "problem": pa.array([r[1] for r in results], pa.string()),
+        }
+    )
     con.register(f"{map_table}_arrow", arrow)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {map_table} AS SELECT * FROM {map_table}_arrow")
     con.unregister(f"{map_table}_arrow")
 
 
-def normalise_emails(con: duckdb.DuckDBPyConnection, table: str, column: str,
-                     map_table: str) -> None:
+def normalise_emails(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, map_table: str
+) -> None:
     normalise_column(con, table, column, normalise_email, map_table)
 
 
 def normalise_phones(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, region_column: str | None,
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    region_column: str | None,
     map_table: str,
 ) -> None:
     """Create ``map_table(raw, region, clean, problem)`` for distinct (phone, region) pairs."""
@@ -48,12 +58,14 @@ def normalise_phones(
         f'SELECT DISTINCT "{column}", {region} FROM {table} WHERE "{column}" IS NOT NULL'
     ).fetchall()
     results = [normalise_phone(str(p), r) for p, r in pairs]
-    arrow = pa.table({
-        "raw": pa.array([p for p, _ in pairs], pa.string()),
-        "region": pa.array([r for _, r in pairs], pa.string()),
-        "clean": pa.array([r[0] for r in results], pa.string()),
-        "problem": pa.array([r[1] for r in results], pa.string()),
-    })
+    arrow = pa.table(
+        {
+            "raw": pa.array([p for p, _ in pairs], pa.string()),
+            "region": pa.array([r for _, r in pairs], pa.string()),
+            "clean": pa.array([r[0] for r in results], pa.string()),
+            "problem": pa.array([r[1] for r in results], pa.string()),
+        }
+    )
     con.register(f"{map_table}_arrow", arrow)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {map_table} AS SELECT * FROM {map_table}_arrow")
     con.unregister(f"{map_table}_arrow")

@@ -22,31 +22,51 @@ from growthloop.ingest._upsert import upsert
 __all__ = ["CUSTOMER_FIELDS", "load_customers"]
 
 CUSTOMER_FIELDS = ("customer_id", "email", "phone", "name", "country", "timezone", "created_at")
-_ALIASES = {"id": "customer_id", "user_id": "customer_id", "userId": "customer_id",
-            "signup_at": "created_at", "created": "created_at", "full_name": "name"}
+_ALIASES = {
+    "id": "customer_id",
+    "user_id": "customer_id",
+    "userId": "customer_id",
+    "signup_at": "created_at",
+    "created": "created_at",
+    "full_name": "name",
+}
+
+
 def load_customers(
-    con: duckdb.DuckDBPyConnection, raw: RawSource, options: LoadOptions, *, load_id: str,
+    con: duckdb.DuckDBPyConnection,
+    raw: RawSource,
+    options: LoadOptions,
+    *,
+    load_id: str,
     source: str,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
     """Clean and upsert customers; return counts, rejects and cleared values by reason, and
     the number of identity links added."""
     select, present, extras = project(
-        raw, options.mapping, CUSTOMER_FIELDS, entity="customers", required=[("customer_id",)],
-        aliases=_ALIASES, keep_unmapped=True,
+        raw,
+        options.mapping,
+        CUSTOMER_FIELDS,
+        entity="customers",
+        required=[("customer_id",)],
+        aliases=_ALIASES,
+        keep_unmapped=True,
     )
     missing = [f"NULL::VARCHAR AS {f}" for f in CUSTOMER_FIELDS if f not in present]
     traits = (
         "json_object(" + ", ".join(f"{literal(c)}, {ident('extra:' + c)}" for c in extras) + ")"
-        if extras else "NULL::JSON"
+        if extras
+        else "NULL::JSON"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _c_src AS SELECT {', '.join([select, *missing])} "
-                f"FROM {raw.table}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _c_src AS SELECT {', '.join([select, *missing])} "
+        f"FROM {raw.table}"
+    )
     too_long = " OR ".join(f"length({f}) > {MAX_FIELD_CHARS}" for f in CUSTOMER_FIELDS)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _c_checked AS SELECT *,
             CASE WHEN customer_id IS NULL THEN 'missing_customer_id'
                  WHEN {too_long} THEN 'field_too_long' END AS reason,
-            {timestamp_utc('created_at', options.source_timezone, options.timestamp_format)}
+            {timestamp_utc("created_at", options.source_timezone, options.timestamp_format)}
                 AS created_ts,
             {traits} AS traits,
             row_number() OVER (PARTITION BY customer_id ORDER BY __line DESC) AS newest
@@ -59,16 +79,18 @@ def load_customers(
                  ELSE 'a field is longer than {MAX_FIELD_CHARS} characters' END, 'row_rejected'
         FROM _c_checked WHERE reason IS NOT NULL"""
     )
-    insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="customers",
-                         source=source)
-    con.execute("CREATE OR REPLACE TEMP TABLE _c_ok AS SELECT * FROM _c_checked "
-                "WHERE reason IS NULL AND newest = 1")
+    insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="customers", source=source)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _c_ok AS SELECT * FROM _c_checked "
+        "WHERE reason IS NULL AND newest = 1"
+    )
     normalise_column(con, "_c_ok", "country", normalise_country, "_c_country")
     con.execute("ALTER TABLE _c_ok ADD COLUMN country_code VARCHAR")
     con.execute("UPDATE _c_ok SET country_code = m.clean FROM _c_country m WHERE m.raw = country")
     if options.default_country:
-        con.execute("UPDATE _c_ok SET country_code = ? WHERE country IS NULL",
-                    [options.default_country])
+        con.execute(
+            "UPDATE _c_ok SET country_code = ? WHERE country IS NULL", [options.default_country]
+        )
     normalise_emails(con, "_c_ok", "email", "_c_email")
     normalise_phones(con, "_c_ok", "phone", "country_code", "_c_phone")
     normalise_column(con, "_c_ok", "timezone", normalise_timezone, "_c_tz")
@@ -110,18 +132,32 @@ def load_customers(
         FROM _c_clean"""
     )
     new, updated, unchanged = upsert(
-        con, "customers", "_c_rows", key="customer_id",
+        con,
+        "customers",
+        "_c_rows",
+        key="customer_id",
         compare=["email", "phone", "name", "country", "timezone", "created_at", "traits"],
     )
     links = _link_contacts(con, load_id, source)
     rows_read = raw.rows + len(raw.parse_rejects)
-    rejected = int(con.execute("SELECT count(*) FROM _c_checked WHERE reason IS NOT NULL")
-                   .fetchall()[0][0]) + len(raw.parse_rejects)
-    duplicates = int(con.execute("SELECT count(*) FROM _c_checked WHERE reason IS NULL "
-                                 "AND newest > 1").fetchall()[0][0])
-    counts = {"rows_read": rows_read, "rejected": rejected, "duplicates": duplicates,
-              "new": new, "updated": updated, "unchanged": unchanged,
-              "already_loaded": unchanged, "loaded": new + updated}
+    rejected = int(
+        con.execute("SELECT count(*) FROM _c_checked WHERE reason IS NOT NULL").fetchall()[0][0]
+    ) + len(raw.parse_rejects)
+    duplicates = int(
+        con.execute(
+            "SELECT count(*) FROM _c_checked WHERE reason IS NULL AND newest > 1"
+        ).fetchall()[0][0]
+    )
+    counts = {
+        "rows_read": rows_read,
+        "rejected": rejected,
+        "duplicates": duplicates,
+        "new": new,
+        "updated": updated,
+        "unchanged": unchanged,
+        "already_loaded": unchanged,
+        "loaded": new + updated,
+    }
     by_reason, cleared = _reasons(con, load_id)
     return counts, by_reason, cleared, links
 
@@ -146,7 +182,8 @@ def _link_contacts(con: duckdb.DuckDBPyConnection, load_id: str, source: str) ->
 def _reasons(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[dict[str, int], dict[str, int]]:
     rows = con.execute(
         "SELECT action, reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1, 2 "
-        "ORDER BY 3 DESC", [load_id]
+        "ORDER BY 3 DESC",
+        [load_id],
     ).fetchall()
     by_reason = {str(r): int(n) for a, r, n in rows if a == "row_rejected"}
     cleared = {str(r): int(n) for a, r, n in rows if a == "value_cleared"}

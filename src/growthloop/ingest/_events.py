@@ -21,22 +21,48 @@ from growthloop.ingest._sql import literal, project, timestamp_utc
 
 __all__ = ["EVENT_FIELDS", "EVENT_TYPES", "load_events"]
 
-EVENT_FIELDS = ("message_id", "type", "event", "name", "user_id", "anonymous_id", "previous_id",
-                "timestamp", "received_at", "properties", "traits", "context")
+EVENT_FIELDS = (
+    "message_id",
+    "type",
+    "event",
+    "name",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    "timestamp",
+    "received_at",
+    "properties",
+    "traits",
+    "context",
+)
 EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
-_ALIASES = {"messageId": "message_id", "userId": "user_id", "anonymousId": "anonymous_id",
-            "previousId": "previous_id", "receivedAt": "received_at",
-            "originalTimestamp": "timestamp", "event_name": "event"}
+_ALIASES = {
+    "messageId": "message_id",
+    "userId": "user_id",
+    "anonymousId": "anonymous_id",
+    "previousId": "previous_id",
+    "receivedAt": "received_at",
+    "originalTimestamp": "timestamp",
+    "event_name": "event",
+}
 
 
 def load_events(
-    con: duckdb.DuckDBPyConnection, raw: RawSource, options: LoadOptions, *, load_id: str,
+    con: duckdb.DuckDBPyConnection,
+    raw: RawSource,
+    options: LoadOptions,
+    *,
+    load_id: str,
     source: str,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
     """Clean and insert events; return counts, rejects by reason, cleared values, links."""
     select, present, _ = project(
-        raw, options.mapping, EVENT_FIELDS, entity="events",
-        required=[("type",), ("user_id", "anonymous_id")], aliases=_ALIASES,
+        raw,
+        options.mapping,
+        EVENT_FIELDS,
+        entity="events",
+        required=[("type",), ("user_id", "anonymous_id")],
+        aliases=_ALIASES,
     )
     missing = [f"NULL::VARCHAR AS {f}" for f in EVENT_FIELDS if f not in present]
     ts = timestamp_utc("timestamp", options.source_timezone, options.timestamp_format)
@@ -44,33 +70,69 @@ def load_events(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _e_src AS SELECT *, lower(type) AS kind, {ts} AS ts,
             coalesce({received}, now()::TIMESTAMP) AS received_ts
-        FROM (SELECT {', '.join([select, *missing])} FROM {raw.table})"""
+        FROM (SELECT {", ".join([select, *missing])} FROM {raw.table})"""
     )
     types = ", ".join(literal(t) for t in EVENT_TYPES)
 
     def json_rule(column: str) -> tuple[str, str, str, str, str]:
-        return (f"{column} IS NOT NULL AND NOT (json_valid({column}) AND "
-                f"json_type({column}) = 'OBJECT')", "bad_json", column, column,
-                f"'{column} is not a JSON object'")
+        return (
+            f"{column} IS NOT NULL AND NOT (json_valid({column}) AND "
+            f"json_type({column}) = 'OBJECT')",
+            "bad_json",
+            column,
+            column,
+            f"'{column} is not a JSON object'",
+        )
 
     rules = [
         ("type IS NULL", "missing_type", "type", "NULL", "'the message type is empty'"),
-        (f"kind NOT IN ({types})", "bad_type", "type", "type",
-         f"'type ' || type || ' is not one of {', '.join(EVENT_TYPES)}'"),
-        ("kind = 'alias' AND (previous_id IS NULL OR user_id IS NULL)", "bad_alias",
-         "previous_id", "previous_id", "'an alias needs previousId and userId'"),
-        ("user_id IS NULL AND anonymous_id IS NULL", "missing_identity", "user_id", "NULL",
-         "'the message has neither userId nor anonymousId'"),
-        ("kind = 'track' AND event IS NULL", "missing_event", "event", "NULL",
-         "'a track message needs event (the event name)'"),
-        ("timestamp IS NULL", "missing_timestamp", "timestamp", "NULL",
-         "'the timestamp is empty'"),
-        ("ts IS NULL", "bad_timestamp", "timestamp", "timestamp",
-         "'timestamp ' || timestamp || ' is not ISO 8601'"),
-        ("length(coalesce(message_id, '')) > 200 OR length(coalesce(user_id, '')) > 500 OR "
-         "length(coalesce(anonymous_id, '')) > 500 OR length(coalesce(event, '')) > 500",
-         "field_too_long", "message_id", "NULL", "'an id or event name is too long'"),
-        json_rule("properties"), json_rule("traits"), json_rule("context"),
+        (
+            f"kind NOT IN ({types})",
+            "bad_type",
+            "type",
+            "type",
+            f"'type ' || type || ' is not one of {', '.join(EVENT_TYPES)}'",
+        ),
+        (
+            "kind = 'alias' AND (previous_id IS NULL OR user_id IS NULL)",
+            "bad_alias",
+            "previous_id",
+            "previous_id",
+            "'an alias needs previousId and userId'",
+        ),
+        (
+            "user_id IS NULL AND anonymous_id IS NULL",
+            "missing_identity",
+            "user_id",
+            "NULL",
+            "'the message has neither userId nor anonymousId'",
+        ),
+        (
+            "kind = 'track' AND event IS NULL",
+            "missing_event",
+            "event",
+            "NULL",
+            "'a track message needs event (the event name)'",
+        ),
+        ("timestamp IS NULL", "missing_timestamp", "timestamp", "NULL", "'the timestamp is empty'"),
+        (
+            "ts IS NULL",
+            "bad_timestamp",
+            "timestamp",
+            "timestamp",
+            "'timestamp ' || timestamp || ' is not ISO 8601'",
+        ),
+        (
+            "length(coalesce(message_id, '')) > 200 OR length(coalesce(user_id, '')) > 500 OR "
+            "length(coalesce(anonymous_id, '')) > 500 OR length(coalesce(event, '')) > 500",
+            "field_too_long",
+            "message_id",
+            "NULL",
+            "'an id or event name is too long'",
+        ),
+        json_rule("properties"),
+        json_rule("traits"),
+        json_rule("context"),
     ]
     reason, column, value, message = reason_case(rules)
     content = ", ".join(f"coalesce({f}, '\\x00')" for f in EVENT_FIELDS if f != "received_at")
@@ -113,13 +175,21 @@ def load_events(
     counts = {
         "rows_read": raw.rows + len(raw.parse_rejects),
         "rejected": int(row[0]) + len(raw.parse_rejects),
-        "duplicates": int(row[1]), "already_loaded": int(row[2]), "loaded": int(row[3]),
-        "track": int(row[4]), "identify": int(row[5]), "page": int(row[6]),
+        "duplicates": int(row[1]),
+        "already_loaded": int(row[2]),
+        "loaded": int(row[3]),
+        "track": int(row[4]),
+        "identify": int(row[5]),
+        "page": int(row[6]),
         "alias": int(row[7]),
     }
-    by_reason = {str(r): int(n) for r, n in con.execute(
-        "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC",
-        [load_id]).fetchall()}
+    by_reason = {
+        str(r): int(n)
+        for r, n in con.execute(
+            "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC",
+            [load_id],
+        ).fetchall()
+    }
     return counts, by_reason, {}, links
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix  # type: ignore[import-untyped]
+from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
 
 __all__ = ["IDENTITY_KINDS", "resolve_identities"]
 
@@ -30,7 +30,7 @@ def _components(left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
     data = np.ones(len(left), dtype=np.int8)
     graph = coo_matrix((data, (left, right)), shape=(n, n)).tocsr()
     _, labels = connected_components(graph, directed=False)
-    return labels.astype(np.int64)
+    return np.asarray(labels, dtype=np.int64)
 
 
 def resolve_identities(con: duckdb.DuckDBPyConnection, *, load_id: str) -> int:

@@ -82,7 +82,11 @@ def load_file(
     )
     if previous:
         return LoadSummary(
-            load_id=None, entity=entity, source=source, fingerprint=digest, skipped=True,
+            load_id=None,
+            entity=entity,
+            source=source,
+            fingerprint=digest,
+            skipped=True,
             skipped_reason=f"this file was already loaded as {previous[0]['load_id']} "
             f"at {previous[0]['finished_at']:%Y-%m-%d %H:%M:%S} UTC; nothing changed",
             elapsed_seconds=time.perf_counter() - started,
@@ -91,8 +95,13 @@ def load_file(
     con = store.con
     step(0, _STEPS)
     raw = read_source(
-        con, path, fmt=options.format, delimiter=options.delimiter, encoding=options.encoding,
-        header=options.header, names=options.names,
+        con,
+        path,
+        fmt=options.format,
+        delimiter=options.delimiter,
+        encoding=options.encoding,
+        header=options.header,
+        names=options.names,
     )
     step(1, _STEPS)
     with store.transaction():
@@ -102,8 +111,11 @@ def load_file(
             cleared: dict[str, int] = {}
             links = 0
         else:
-            loader = {"customers": load_customers, "products": load_products,
-                      "events": load_events}[entity]
+            loader = {
+                "customers": load_customers,
+                "products": load_products,
+                "events": load_events,
+            }[entity]
             counts, by_reason, cleared, links = loader(
                 con, raw, options, load_id=load_id, source=source
             )
@@ -114,22 +126,39 @@ def load_file(
             counts.get(k, 0) for k in ("sales", "guest_sales", "returns", "non_product")
         )
         summary = LoadSummary(
-            load_id=load_id, entity=entity, source=source, fingerprint=digest,
-            rows_read=counts["rows_read"], rows_loaded=loaded, rows_rejected=counts["rejected"],
+            load_id=load_id,
+            entity=entity,
+            source=source,
+            fingerprint=digest,
+            rows_read=counts["rows_read"],
+            rows_loaded=loaded,
+            rows_rejected=counts["rejected"],
             duplicates=counts.get("duplicates", 0),
-            already_loaded=counts.get("already_loaded", 0), counts=counts,
-            rejected_by_reason=by_reason, values_cleared_by_reason=cleared,
-            identity_links=links, merges=merges,
+            already_loaded=counts.get("already_loaded", 0),
+            counts=counts,
+            rejected_by_reason=by_reason,
+            values_cleared_by_reason=cleared,
+            identity_links=links,
+            merges=merges,
         )
         summary.elapsed_seconds = time.perf_counter() - started
         con.execute(
             "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP - "
             "to_microseconds(CAST(? * 1e6 AS BIGINT)), now()::TIMESTAMP, ?, ?, ?, ?, ?)",
             [
-                load_id, entity, source, digest, path.stat().st_size, options.preset,
-                orjson.dumps(_options_record(options)).decode(), summary.elapsed_seconds,
-                summary.rows_read, summary.rows_loaded, summary.rows_rejected,
-                summary.duplicates, orjson.dumps(counts).decode(),
+                load_id,
+                entity,
+                source,
+                digest,
+                path.stat().st_size,
+                options.preset,
+                orjson.dumps(_options_record(options)).decode(),
+                summary.elapsed_seconds,
+                summary.rows_read,
+                summary.rows_loaded,
+                summary.rows_rejected,
+                summary.duplicates,
+                orjson.dumps(counts).decode(),
             ],
         )
     step(_STEPS, _STEPS)
@@ -141,8 +170,12 @@ def load_file(
 
 def _options_record(options: LoadOptions) -> dict[str, object]:
     return {
-        "mapping": options.mapping, "format": options.format, "delimiter": options.delimiter,
-        "encoding": options.encoding, "source_timezone": options.source_timezone,
-        "timestamp_format": options.timestamp_format, "currency": options.currency,
+        "mapping": options.mapping,
+        "format": options.format,
+        "delimiter": options.delimiter,
+        "encoding": options.encoding,
+        "source_timezone": options.source_timezone,
+        "timestamp_format": options.timestamp_format,
+        "currency": options.currency,
         "duplicates": options.duplicates,
     }

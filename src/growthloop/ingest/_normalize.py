@@ -12,8 +12,13 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
-__all__ = ["normalise_country", "normalise_currency", "normalise_email", "normalise_phone",
-           "normalise_timezone"]
+__all__ = [
+    "normalise_country",
+    "normalise_currency",
+    "normalise_email",
+    "normalise_phone",
+    "normalise_timezone",
+]
 
 # Names seen in real files that ISO 3166 does not list under that name.
 _COUNTRY_ALIASES = {

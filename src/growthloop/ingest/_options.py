@@ -83,7 +83,16 @@ PRESETS: dict[str, Preset] = {
             "duplicates": "drop",
             # Postage, carriage, fees, discounts, manual adjustments, samples, bad debt.
             "non_product_codes": (
-                "POST", "DOT", "C2", "M", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK",
+                "POST",
+                "DOT",
+                "C2",
+                "M",
+                "D",
+                "S",
+                "B",
+                "BANK CHARGES",
+                "AMAZONFEE",
+                "CRUK",
             ),
             # Gift vouchers are stored value, not merchandise.
             "non_product_pattern": r"^gift_",

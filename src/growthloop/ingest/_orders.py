@@ -18,7 +18,7 @@ from growthloop.ingest._normalize import normalise_country
 from growthloop.ingest._options import LoadOptions
 from growthloop.ingest._rejects import insert_parse_rejects, reason_case
 from growthloop.ingest._source import RawSource
-from growthloop.ingest._sql import MAX_FIELD_CHARS, decimal, ident, literal, project, timestamp_utc
+from growthloop.ingest._sql import MAX_FIELD_CHARS, decimal, literal, project, timestamp_utc
 
 __all__ = ["ORDER_FIELDS", "OrdersResult", "load_orders"]
 
@@ -35,8 +35,13 @@ ORDER_FIELDS = (
     "country",
     "returned_order_id",
 )
-_ALIASES = {"description": "title", "price": "unit_price", "timestamp": "ordered_at",
-            "order_date": "ordered_at", "sku": "product_id"}
+_ALIASES = {
+    "description": "title",
+    "price": "unit_price",
+    "timestamp": "ordered_at",
+    "order_date": "ordered_at",
+    "sku": "product_id",
+}
 
 
 @dataclass(frozen=True)
@@ -48,54 +53,141 @@ class OrdersResult:
 def _rules(present: set[str], options: LoadOptions) -> list[tuple[str, str, str, str, str]]:
     q = "order_id"
     rules: list[tuple[str, str, str, str, str]] = []
+    expected = (
+        "in the format " + options.timestamp_format.replace("'", "")
+        if options.timestamp_format
+        else "ISO 8601 (2024-05-01 13:45:00)"
+    )
     if q in present:
-        rules.append(("order_id IS NULL", "missing_order_id", "order_id", "NULL",
-                      "'the order id is empty'"))
+        rules.append(
+            ("order_id IS NULL", "missing_order_id", "order_id", "NULL", "'the order id is empty'")
+        )
     else:
-        rules.append(("customer_id IS NULL", "missing_customer_id", "customer_id", "NULL",
-                      "'no order id and no customer id to build one from'"))
+        rules.append(
+            (
+                "customer_id IS NULL",
+                "missing_customer_id",
+                "customer_id",
+                "NULL",
+                "'no order id and no customer id to build one from'",
+            )
+        )
     if "product_id" in present:
-        rules.append(("product_id IS NULL", "missing_product_id", "product_id", "NULL",
-                      "'the product id is empty'"))
+        rules.append(
+            (
+                "product_id IS NULL",
+                "missing_product_id",
+                "product_id",
+                "NULL",
+                "'the product id is empty'",
+            )
+        )
     rules += [
         ("quantity IS NULL", "missing_quantity", "quantity", "NULL", "'the quantity is empty'"),
-        ("q_num IS NULL OR q_num <> round(q_num) OR abs(q_num) > 1000000000", "bad_quantity",
-         "quantity", "quantity", "'quantity ' || quantity || ' is not a whole number'"),
-        ("q_num = 0", "zero_quantity", "quantity", "quantity",
-         "'quantity is 0: a line must buy or return something'"),
-        ("unit_price IS NULL AND amount IS NULL", "missing_price", "unit_price", "NULL",
-         "'the line has neither a unit price nor an amount'"),
-        ("unit_price IS NOT NULL AND p_num IS NULL", "bad_price", "unit_price", "unit_price",
-         "'unit price ' || unit_price || ' is not a number (use . for decimals, no symbols)'"),
-        ("amount IS NOT NULL AND a_num IS NULL", "bad_amount", "amount", "amount",
-         "'amount ' || amount || ' is not a number (use . for decimals, no symbols)'"),
-        ("p_num < 0", "negative_price", "unit_price", "unit_price",
-         "'unit price ' || unit_price || ' is negative; record refunds as lines with a "
-         "negative quantity'"),
-        ("a_num IS NOT NULL AND sign(a_num) * sign(q_num) < 0", "amount_sign_mismatch",
-         "amount", "amount", "'amount ' || amount || ' has the opposite sign of quantity ' "
-         "|| quantity"),
-        ("ordered_at IS NULL", "missing_timestamp", "ordered_at", "NULL",
-         "'the order timestamp is empty'"),
-        ("ts IS NULL", "bad_timestamp", "ordered_at", "ordered_at",
-         f"'timestamp ' || ordered_at || ' is not "
-         f"{'in the format ' + options.timestamp_format.replace(chr(39), '') if options.timestamp_format else 'ISO 8601 (2024-05-01 13:45:00)'}"
-         f"; pass --timestamp-format'"),
+        (
+            "q_num IS NULL OR q_num <> round(q_num) OR abs(q_num) > 1000000000",
+            "bad_quantity",
+            "quantity",
+            "quantity",
+            "'quantity ' || quantity || ' is not a whole number'",
+        ),
+        (
+            "q_num = 0",
+            "zero_quantity",
+            "quantity",
+            "quantity",
+            "'quantity is 0: a line must buy or return something'",
+        ),
+        (
+            "unit_price IS NULL AND amount IS NULL",
+            "missing_price",
+            "unit_price",
+            "NULL",
+            "'the line has neither a unit price nor an amount'",
+        ),
+        (
+            "unit_price IS NOT NULL AND p_num IS NULL",
+            "bad_price",
+            "unit_price",
+            "unit_price",
+            "'unit price ' || unit_price || ' is not a number (use . for decimals, no symbols)'",
+        ),
+        (
+            "amount IS NOT NULL AND a_num IS NULL",
+            "bad_amount",
+            "amount",
+            "amount",
+            "'amount ' || amount || ' is not a number (use . for decimals, no symbols)'",
+        ),
+        (
+            "p_num < 0",
+            "negative_price",
+            "unit_price",
+            "unit_price",
+            "'unit price ' || unit_price || ' is negative; record refunds as lines with a "
+            "negative quantity'",
+        ),
+        (
+            "a_num IS NOT NULL AND sign(a_num) * sign(q_num) < 0",
+            "amount_sign_mismatch",
+            "amount",
+            "amount",
+            "'amount ' || amount || ' has the opposite sign of quantity ' || quantity",
+        ),
+        (
+            "ordered_at IS NULL",
+            "missing_timestamp",
+            "ordered_at",
+            "NULL",
+            "'the order timestamp is empty'",
+        ),
+        (
+            "ts IS NULL",
+            "bad_timestamp",
+            "ordered_at",
+            "ordered_at",
+            f"'timestamp ' || ordered_at || ' is not {expected}"
+            f"; pass --timestamp-format'",
+        ),
     ]
     for column in ("order_id", "customer_id", "product_id", "title", "country", "currency"):
         if column in present:
-            rules.append((f"length({column}) > {MAX_FIELD_CHARS}", "field_too_long", column,
-                          column, f"'{column} is ' || length({column}) || ' characters long, "
-                          f"more than the {MAX_FIELD_CHARS} allowed'"))
-    rules.append(("NOT regexp_matches(cur, '^[A-Z]{3}$')", "bad_currency", "currency", "currency",
-                  "'currency ' || cur || ' is not a 3-letter ISO 4217 code'"))
+            rules.append(
+                (
+                    f"length({column}) > {MAX_FIELD_CHARS}",
+                    "field_too_long",
+                    column,
+                    column,
+                    f"'{column} is ' || length({column}) || ' characters long, "
+                    f"more than the {MAX_FIELD_CHARS} allowed'",
+                )
+            )
+    rules.append(
+        (
+            "NOT regexp_matches(cur, '^[A-Z]{3}$')",
+            "bad_currency",
+            "currency",
+            "currency",
+            "'currency ' || cur || ' is not a 3-letter ISO 4217 code'",
+        )
+    )
     if options.cancellation_pattern and q in present:
         rules += [
-            ("is_cancel AND q_num > 0", "positive_quantity_in_cancellation", "quantity",
-             "quantity", "'cancellation ' || order_id || ' has a positive quantity'"),
-            ("NOT is_cancel AND q_num < 0", "negative_quantity_not_cancellation", "quantity",
-             "quantity", "'negative quantity on ' || order_id || ', which is not a "
-             "cancellation: a stock adjustment, not a customer return'"),
+            (
+                "is_cancel AND q_num > 0",
+                "positive_quantity_in_cancellation",
+                "quantity",
+                "quantity",
+                "'cancellation ' || order_id || ' has a positive quantity'",
+            ),
+            (
+                "NOT is_cancel AND q_num < 0",
+                "negative_quantity_not_cancellation",
+                "quantity",
+                "quantity",
+                "'negative quantity on ' || order_id || ', which is not a "
+                "cancellation: a stock adjustment, not a customer return'",
+            ),
         ]
     return rules
 
@@ -110,9 +202,16 @@ def load_orders(
 ) -> OrdersResult:
     """Clean ``raw`` and insert its new order lines; the caller owns the transaction."""
     select, present_list, _ = project(
-        raw, options.mapping, ORDER_FIELDS, entity="orders",
-        required=[("quantity",), ("ordered_at",), ("unit_price", "amount"),
-                  ("order_id", "customer_id")],
+        raw,
+        options.mapping,
+        ORDER_FIELDS,
+        entity="orders",
+        required=[
+            ("quantity",),
+            ("ordered_at",),
+            ("unit_price", "amount"),
+            ("order_id", "customer_id"),
+        ],
         aliases=_ALIASES,
     )
     present = set(present_list)
@@ -123,14 +222,15 @@ def load_orders(
     )
     cancel = (
         f"coalesce(regexp_matches(order_id, {literal(options.cancellation_pattern)}), false)"
-        if options.cancellation_pattern else "false"
+        if options.cancellation_pattern
+        else "false"
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _o_typed AS SELECT *,
-            {decimal('quantity')} AS q_num,
-            {decimal('unit_price')} AS p_num,
-            {decimal('amount')} AS a_num,
-            {timestamp_utc('ordered_at', options.source_timezone, options.timestamp_format)} AS ts,
+            {decimal("quantity")} AS q_num,
+            {decimal("unit_price")} AS p_num,
+            {decimal("amount")} AS a_num,
+            {timestamp_utc("ordered_at", options.source_timezone, options.timestamp_format)} AS ts,
             upper(coalesce(currency, {literal(options.currency)})) AS cur,
             {cancel} AS is_cancel
         FROM _o_src"""
@@ -151,18 +251,18 @@ def load_orders(
     codes = ", ".join(literal(c.upper()) for c in options.non_product_codes) or "NULL"
     pattern = (
         f"OR coalesce(regexp_matches(product_id, {literal(options.non_product_pattern)}), false)"
-        if options.non_product_pattern else ""
+        if options.non_product_pattern
+        else ""
     )
     returns_by_sign = "false" if options.cancellation_pattern else "q_num < 0"
     content = ", ".join(f"coalesce({f}, '\\x00')" for f in ORDER_FIELDS)
     order_id = (
-        "order_id" if "order_id" in present
-        else "customer_id || '-' || strftime(ts, '%Y%m%d')"
+        "order_id" if "order_id" in present else "customer_id || '-' || strftime(ts, '%Y%m%d')"
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _o_valid AS
         WITH numbered AS (
-            SELECT *, row_number() OVER (PARTITION BY {', '.join(ORDER_FIELDS)}
+            SELECT *, row_number() OVER (PARTITION BY {", ".join(ORDER_FIELDS)}
                                          ORDER BY __line) AS occurrence
             FROM _o_checked WHERE reason IS NULL
         )
@@ -212,8 +312,12 @@ def load_orders(
 
 
 def _country_table(con: duckdb.DuckDBPyConnection, table: str, default: str | None) -> None:
-    raw_values = [r[0] for r in con.execute(
-        f"SELECT DISTINCT country FROM {table} WHERE country IS NOT NULL").fetchall()]
+    raw_values = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT country FROM {table} WHERE country IS NOT NULL"
+        ).fetchall()
+    ]
     pairs = [(v, normalise_country(str(v))[0]) for v in raw_values]
     con.execute("CREATE OR REPLACE TEMP TABLE _country_map (raw VARCHAR, code VARCHAR)")
     if pairs:

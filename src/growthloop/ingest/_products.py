@@ -16,38 +16,84 @@ from growthloop.ingest._upsert import upsert
 
 __all__ = ["PRODUCT_FIELDS", "load_products"]
 
-PRODUCT_FIELDS = ("product_id", "title", "description", "category", "brand", "price",
-                  "currency", "tags")
+PRODUCT_FIELDS = (
+    "product_id",
+    "title",
+    "description",
+    "category",
+    "brand",
+    "price",
+    "currency",
+    "tags",
+)
 _ALIASES = {"id": "product_id", "sku": "product_id", "name": "title", "StockCode": "product_id"}
 
 
 def load_products(
-    con: duckdb.DuckDBPyConnection, raw: RawSource, options: LoadOptions, *, load_id: str,
+    con: duckdb.DuckDBPyConnection,
+    raw: RawSource,
+    options: LoadOptions,
+    *,
+    load_id: str,
     source: str,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
     """Clean and upsert products; return counts, rejects by reason, cleared values, links."""
     select, present, _ = project(
-        raw, options.mapping, PRODUCT_FIELDS, entity="products", required=[("product_id",)],
+        raw,
+        options.mapping,
+        PRODUCT_FIELDS,
+        entity="products",
+        required=[("product_id",)],
         aliases=_ALIASES,
     )
     missing = [f"NULL::VARCHAR AS {f}" for f in PRODUCT_FIELDS if f not in present]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _p_src AS SELECT {', '.join([select, *missing])}, "
-                f"{decimal('price')} AS p_num FROM {raw.table}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _p_src AS SELECT {', '.join([select, *missing])}, "
+        f"{decimal('price')} AS p_num FROM {raw.table}"
+    )
     rules = [
-        ("product_id IS NULL", "missing_product_id", "product_id", "NULL",
-         "'the product id is empty'"),
-        ("price IS NOT NULL AND p_num IS NULL", "bad_price", "price", "price",
-         "'price ' || price || ' is not a number (use . for decimals, no symbols)'"),
+        (
+            "product_id IS NULL",
+            "missing_product_id",
+            "product_id",
+            "NULL",
+            "'the product id is empty'",
+        ),
+        (
+            "price IS NOT NULL AND p_num IS NULL",
+            "bad_price",
+            "price",
+            "price",
+            "'price ' || price || ' is not a number (use . for decimals, no symbols)'",
+        ),
         ("p_num < 0", "negative_price", "price", "price", "'price ' || price || ' is negative'"),
-        ("currency IS NOT NULL AND NOT regexp_matches(upper(currency), '^[A-Z]{3}$')",
-         "bad_currency", "currency", "currency",
-         "'currency ' || currency || ' is not a 3-letter ISO 4217 code'"),
+        (
+            "currency IS NOT NULL AND NOT regexp_matches(upper(currency), '^[A-Z]{3}$')",
+            "bad_currency",
+            "currency",
+            "currency",
+            "'currency ' || currency || ' is not a 3-letter ISO 4217 code'",
+        ),
     ]
     for column in ("product_id", "title", "category", "brand", "tags"):
-        rules.append((f"length({column}) > {MAX_FIELD_CHARS}", "field_too_long", column,
-                      column, f"'{column} is longer than {MAX_FIELD_CHARS} characters'"))
-    rules.append(("length(description) > 100000", "field_too_long", "description",
-                  "description", "'description is longer than 100000 characters'"))
+        rules.append(
+            (
+                f"length({column}) > {MAX_FIELD_CHARS}",
+                "field_too_long",
+                column,
+                column,
+                f"'{column} is longer than {MAX_FIELD_CHARS} characters'",
+            )
+        )
+    rules.append(
+        (
+            "length(description) > 100000",
+            "field_too_long",
+            "description",
+            "description",
+            "'description is longer than 100000 characters'",
+        )
+    )
     reason, column, value, message = reason_case(rules)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _p_checked AS SELECT *, {reason} AS reason,
@@ -60,8 +106,7 @@ def load_products(
             reject_column, reject_value, reason, reject_message, 'row_rejected'
         FROM _p_checked WHERE reason IS NOT NULL"""
     )
-    insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="products",
-                         source=source)
+    insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="products", source=source)
     tags = (
         "CASE WHEN tags IS NULL THEN NULL "
         "WHEN starts_with(tags, '[') AND json_valid(tags) THEN CAST(tags AS VARCHAR[]) "
@@ -76,17 +121,34 @@ def load_products(
         FROM _p_checked WHERE reason IS NULL AND newest = 1"""
     )
     new, updated, unchanged = upsert(
-        con, "products", "_p_rows", key="product_id",
+        con,
+        "products",
+        "_p_rows",
+        key="product_id",
         compare=["title", "description", "category", "brand", "price", "currency", "tags"],
     )
-    rejected = int(con.execute("SELECT count(*) FROM _p_checked WHERE reason IS NOT NULL")
-                   .fetchall()[0][0]) + len(raw.parse_rejects)
-    duplicates = int(con.execute("SELECT count(*) FROM _p_checked WHERE reason IS NULL "
-                                 "AND newest > 1").fetchall()[0][0])
-    counts = {"rows_read": raw.rows + len(raw.parse_rejects), "rejected": rejected,
-              "duplicates": duplicates, "new": new, "updated": updated,
-              "unchanged": unchanged, "already_loaded": unchanged, "loaded": new + updated}
-    by_reason = {str(r): int(n) for r, n in con.execute(
-        "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1", [load_id]
-    ).fetchall()}
+    rejected = int(
+        con.execute("SELECT count(*) FROM _p_checked WHERE reason IS NOT NULL").fetchall()[0][0]
+    ) + len(raw.parse_rejects)
+    duplicates = int(
+        con.execute(
+            "SELECT count(*) FROM _p_checked WHERE reason IS NULL AND newest > 1"
+        ).fetchall()[0][0]
+    )
+    counts = {
+        "rows_read": raw.rows + len(raw.parse_rejects),
+        "rejected": rejected,
+        "duplicates": duplicates,
+        "new": new,
+        "updated": updated,
+        "unchanged": unchanged,
+        "already_loaded": unchanged,
+        "loaded": new + updated,
+    }
+    by_reason = {
+        str(r): int(n)
+        for r, n in con.execute(
+            "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1", [load_id]
+        ).fetchall()
+    }
     return counts, by_reason, {}, 0

@@ -69,9 +69,7 @@ def detect_format(path: Path, given: str | None = None) -> str:
     ``.txt``, ``.jsonl``, ``.ndjson``, ``.json``, ``.parquet``)."""
     if given:
         if given not in FORMATS:
-            raise IngestError(
-                f"unknown format {given!r}; use one of {', '.join(FORMATS)}"
-            )
+            raise IngestError(f"unknown format {given!r}; use one of {', '.join(FORMATS)}")
         return given
     name = path.name.lower().removesuffix(".gz")
     if name.endswith((".csv", ".tsv", ".txt")):
@@ -148,9 +146,10 @@ def _transcode(path: Path, encoding: str, folder: Path) -> Path:
     """Copy a non-UTF-8 text file to a UTF-8 temp file DuckDB can read."""
     target = folder / (path.name.removesuffix(".gz") + ".utf8")
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding=encoding, newline="") as src, target.open(
-        "w", encoding="utf-8", newline=""
-    ) as dst:
+    with (
+        opener(path, "rt", encoding=encoding, newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
         for block in iter(lambda: src.read(1 << 20), ""):
             dst.write(block)
     return target
@@ -232,8 +231,9 @@ def _read_whitespace(
         "delim='\\x1f', quote='', escape='', auto_detect=false, columns={'line': 'VARCHAR'}, "
         f"max_line_size={_MAX_LINE_BYTES}, strict_mode=false)"
     )
-    fields = ", ".join(f"parts[{i + 1}] AS {_sql_str(c).replace(chr(39), chr(34))}"
-                       for i, c in enumerate(columns))
+    fields = ", ".join(
+        f"parts[{i + 1}] AS {_sql_str(c).replace(chr(39), chr(34))}" for i, c in enumerate(columns)
+    )
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_lines AS SELECT line FROM {reader}")
         con.execute(
@@ -366,8 +366,9 @@ def _read_jsonl(
                     continue
                 if not isinstance(obj, dict):
                     rejects.append(
-                        ParseReject(number, "not_an_object", "the line is not a JSON object",
-                                    raw[:200])
+                        ParseReject(
+                            number, "not_an_object", "the line is not a JSON object", raw[:200]
+                        )
                     )
                     continue
                 flat = {str(k): _flatten(v) for k, v in obj.items()}
@@ -448,8 +449,9 @@ def read_source(
     if delimiter in ("tab", "\\t"):
         delimiter = "\t"
     if kind == "csv":
-        return _read_csv(con, path, table, delimiter=delimiter, encoding=encoding,
-                         header=header, names=names)
+        return _read_csv(
+            con, path, table, delimiter=delimiter, encoding=encoding, header=header, names=names
+        )
     if kind == "jsonl":
         return _read_jsonl(con, path, table, encoding=encoding)
     return _read_parquet(con, path, table)

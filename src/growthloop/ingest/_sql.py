@@ -54,9 +54,9 @@ def project(
         chosen[target] = source
     by_alias = dict(aliases or {})
     for column in raw.columns:
-        target = column if column in allowed else by_alias.get(column)
-        if target and target not in chosen and column not in mapping:
-            chosen[target] = column
+        found = column if column in allowed else by_alias.get(column)
+        if found and found not in chosen and column not in mapping:
+            chosen[found] = column
     for options in required:
         if not any(o in chosen for o in options):
             need = " or ".join(repr(o) for o in options)
@@ -78,7 +78,9 @@ def timestamp_utc(text_expr: str, source_timezone: str, fmt: str | None) -> str:
     """Parse text to a naive UTC ``TIMESTAMP``: values with an offset are converted; values
     without one are read in ``source_timezone``. ``NULL`` when it cannot be parsed."""
     naive = (
-        f"TRY_STRPTIME({text_expr}, {literal(fmt)})" if fmt else f"TRY_CAST({text_expr} AS TIMESTAMP)"
+        f"TRY_STRPTIME({text_expr}, {literal(fmt)})"
+        if fmt
+        else f"TRY_CAST({text_expr} AS TIMESTAMP)"
     )
     return (
         f"CASE WHEN regexp_matches({text_expr}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "

@@ -25,9 +25,15 @@ def upsert(
         FROM {staged} s LEFT JOIN {table} t ON t.{key} = s.{key}"""
     )
     counts = dict(con.execute("SELECT state, count(*) FROM _upsert_state GROUP BY 1").fetchall())
-    con.execute(f"DELETE FROM {table} WHERE {key} IN "
-                "(SELECT k FROM _upsert_state WHERE state = 'updated')")
-    con.execute(f"INSERT INTO {table} SELECT s.* FROM {staged} s JOIN _upsert_state u "
-                f"ON u.k = s.{key} WHERE u.state <> 'unchanged'")
-    return (int(counts.get("new", 0)), int(counts.get("updated", 0)),
-            int(counts.get("unchanged", 0)))
+    con.execute(
+        f"DELETE FROM {table} WHERE {key} IN (SELECT k FROM _upsert_state WHERE state = 'updated')"
+    )
+    con.execute(
+        f"INSERT INTO {table} SELECT s.* FROM {staged} s JOIN _upsert_state u "
+        f"ON u.k = s.{key} WHERE u.state <> 'unchanged'"
+    )
+    return (
+        int(counts.get("new", 0)),
+        int(counts.get("updated", 0)),
+        int(counts.get("unchanged", 0)),
+    )

@@ -63,7 +63,9 @@ class OperationalStore:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str, *, base_dir: Path | None = None, migrate: bool = True) -> OperationalStore:
+    def open(
+        cls, url: str, *, base_dir: Path | None = None, migrate: bool = True
+    ) -> OperationalStore:
         """Connect to ``url`` and (by default) migrate it to the newest schema."""
         full = normalise_url(url, base_dir)
         engine = create_engine(full, pool_pre_ping=True)
