@@ -216,34 +216,27 @@ def load_orders(
     )
     present = set(present_list)
     missing = [f"NULL::VARCHAR AS {f}" for f in ORDER_FIELDS if f not in present]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _o_src AS SELECT {', '.join([select, *missing])} "
-        f"FROM {raw.table}"
-    )
     cancel = (
         f"coalesce(regexp_matches(order_id, {literal(options.cancellation_pattern)}), false)"
         if options.cancellation_pattern
         else "false"
     )
+    reason, column, value, message = reason_case(_rules(present, options))
+    # One pass: project, type and check every row.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _o_typed AS SELECT *,
+        f"""CREATE OR REPLACE TEMP TABLE _o_checked AS SELECT *, {reason} AS reason
+        FROM (SELECT *,
             {decimal("quantity")} AS q_num,
             {decimal("unit_price")} AS p_num,
             {decimal("amount")} AS a_num,
             {timestamp_utc("ordered_at", options.source_timezone, options.timestamp_format)} AS ts,
             upper(coalesce(currency, {literal(options.currency)})) AS cur,
             {cancel} AS is_cancel
-        FROM _o_src"""
-    )
-    reason, column, value, message = reason_case(_rules(present, options))
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _o_checked AS SELECT *, {reason} AS reason,
-            {column} AS reject_column, {value} AS reject_value, {message} AS reject_message
-        FROM _o_typed"""
+        FROM (SELECT {", ".join([select, *missing])} FROM {raw.table}))"""
     )
     con.execute(
         f"""INSERT INTO rejects SELECT {literal(load_id)}, 'orders', {literal(source)}, __line,
-            reject_column, reject_value, reason, reject_message, 'row_rejected'
+            {column}, {value}, reason, {message}, 'row_rejected'
         FROM _o_checked WHERE reason IS NOT NULL"""
     )
     insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="orders", source=source)
@@ -259,15 +252,21 @@ def load_orders(
     order_id = (
         "order_id" if "order_id" in present else "customer_id || '-' || strftime(ts, '%Y%m%d')"
     )
+    # Narrow pass: a key per line from its content and its occurrence among identical lines.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _o_valid AS
-        WITH numbered AS (
-            SELECT *, row_number() OVER (PARTITION BY {", ".join(ORDER_FIELDS)}
-                                         ORDER BY __line) AS occurrence
-            FROM _o_checked WHERE reason IS NULL
-        )
-        SELECT *,
-            md5(concat_ws('\\x1f', {content}, occurrence::VARCHAR)) AS line_key,
+        f"""CREATE OR REPLACE TEMP TABLE _o_keys AS
+        SELECT __line,
+            CASE WHEN occurrence = 1 THEN content_key
+                 ELSE md5(content_key || ':' || occurrence::VARCHAR) END AS line_key,
+            occurrence > 1 AND {literal(options.duplicates)} = 'drop' AS is_duplicate
+        FROM (SELECT __line, content_key,
+                     row_number() OVER (PARTITION BY content_key ORDER BY __line) AS occurrence
+              FROM (SELECT __line, md5(concat_ws('\\x1f', {content})) AS content_key
+                    FROM _o_checked WHERE reason IS NULL))"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _o_new AS
+        SELECT c.*, k.line_key,
             {order_id} AS oid,
             CAST(q_num AS INTEGER) AS qty,
             coalesce(p_num, CAST(abs(a_num) / abs(q_num) AS DECIMAL(18, 4))) AS price,
@@ -275,15 +274,10 @@ def load_orders(
             CASE WHEN product_id IS NOT NULL AND (upper(product_id) IN ({codes}) {pattern})
                      THEN 'non_product'
                  WHEN is_cancel OR {returns_by_sign} THEN 'return'
-                 ELSE 'sale' END AS kind,
-            occurrence > 1 AND {literal(options.duplicates)} = 'drop' AS is_duplicate
-        FROM numbered"""
-    )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _o_new AS
-        SELECT v.* FROM _o_valid v
-        WHERE NOT v.is_duplicate
-          AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.line_key = v.line_key)"""
+                 ELSE 'sale' END AS kind
+        FROM _o_checked c JOIN _o_keys k USING (__line)
+        WHERE NOT k.is_duplicate
+          AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.line_key = k.line_key)"""
     )
     _country_table(con, "_o_new", options.default_country)
     _link_returns(con)
@@ -385,8 +379,8 @@ def _counts(con: duckdb.DuckDBPyConnection, raw: RawSource) -> dict[str, int]:
     row = con.execute(
         """SELECT
             (SELECT count(*) FROM _o_checked WHERE reason IS NOT NULL),
-            (SELECT count(*) FROM _o_valid WHERE is_duplicate),
-            (SELECT count(*) FROM _o_valid WHERE NOT is_duplicate) - (SELECT count(*) FROM _o_new),
+            (SELECT count(*) FROM _o_keys WHERE is_duplicate),
+            (SELECT count(*) FROM _o_keys WHERE NOT is_duplicate) - (SELECT count(*) FROM _o_new),
             count(*) FILTER (WHERE kind = 'sale' AND customer_id IS NOT NULL),
             count(*) FILTER (WHERE kind = 'sale' AND customer_id IS NULL),
             count(*) FILTER (WHERE kind = 'return'),

@@ -1,0 +1,9 @@
+"""Reports: self-contained HTML pages with charts, one section per stage of the loop."""
+
+from __future__ import annotations
+
+from growthloop.report._build import render_report
+from growthloop.report._quality import data_quality_section
+from growthloop.report._section import Section
+
+__all__ = ["Section", "data_quality_section", "render_report"]
