@@ -67,11 +67,6 @@ def load_events(
     missing = [f"NULL::VARCHAR AS {f}" for f in EVENT_FIELDS if f not in present]
     ts = timestamp_utc("timestamp", options.source_timezone, options.timestamp_format)
     received = timestamp_utc("received_at", "UTC", None)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _e_src AS SELECT *, lower(type) AS kind, {ts} AS ts,
-            coalesce({received}, now()::TIMESTAMP) AS received_ts
-        FROM (SELECT {", ".join([select, *missing])} FROM {raw.table})"""
-    )
     types = ", ".join(literal(t) for t in EVENT_TYPES)
 
     def json_rule(column: str) -> tuple[str, str, str, str, str]:
@@ -136,26 +131,30 @@ def load_events(
     ]
     reason, column, value, message = reason_case(rules)
     content = ", ".join(f"coalesce({f}, '\\x00')" for f in EVENT_FIELDS if f != "received_at")
+    # One pass: project, type and check every row.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _e_checked AS SELECT *, {reason} AS reason,
-            {column} AS reject_column, {value} AS reject_value, {message} AS reject_message,
             coalesce(message_id, 'md5-' || md5(concat_ws('\\x1f', {content}))) AS mid
-        FROM _e_src"""
+        FROM (SELECT *, lower(type) AS kind, {ts} AS ts,
+                     coalesce({received}, now()::TIMESTAMP) AS received_ts
+              FROM (SELECT {", ".join([select, *missing])} FROM {raw.table}))"""
     )
     con.execute(
         f"""INSERT INTO rejects SELECT {literal(load_id)}, 'events', {literal(source)}, __line,
-            reject_column, reject_value, reason, reject_message, 'row_rejected'
+            {column}, {value}, reason, {message}, 'row_rejected'
         FROM _e_checked WHERE reason IS NOT NULL"""
     )
     insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="events", source=source)
+    # Narrow pass: the first occurrence of each message id that the store does not hold yet.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _e_ok AS SELECT *,
-            row_number() OVER (PARTITION BY mid ORDER BY __line) AS occurrence
+        """CREATE OR REPLACE TEMP TABLE _e_keys AS
+        SELECT __line, mid, row_number() OVER (PARTITION BY mid ORDER BY __line) AS occurrence
         FROM _e_checked WHERE reason IS NULL"""
     )
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _e_new AS SELECT * FROM _e_ok o
-        WHERE occurrence = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = o.mid)"""
+        """CREATE OR REPLACE TEMP TABLE _e_new AS SELECT c.* FROM _e_checked c
+        JOIN _e_keys k USING (__line)
+        WHERE k.occurrence = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = k.mid)"""
     )
     con.execute(
         f"""INSERT INTO events SELECT mid, kind, event, name, user_id, anonymous_id, previous_id,
@@ -165,8 +164,8 @@ def load_events(
     links = _link_identities(con, load_id, source)
     row = con.execute(
         """SELECT (SELECT count(*) FROM _e_checked WHERE reason IS NOT NULL),
-                  (SELECT count(*) FROM _e_ok WHERE occurrence > 1),
-                  (SELECT count(*) FROM _e_ok WHERE occurrence = 1) - count(*),
+                  (SELECT count(*) FROM _e_keys WHERE occurrence > 1),
+                  (SELECT count(*) FROM _e_keys WHERE occurrence = 1) - count(*),
                   count(*), count(*) FILTER (WHERE kind = 'track'),
                   count(*) FILTER (WHERE kind = 'identify'), count(*) FILTER (WHERE kind = 'page'),
                   count(*) FILTER (WHERE kind = 'alias')
