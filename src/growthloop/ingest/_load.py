@@ -62,11 +62,13 @@ def load_file(
     options: LoadOptions,
     *,
     progress: Progress | None = None,
+    source_label: str | None = None,
 ) -> LoadSummary:
     """Load ``path`` as ``entity`` into ``store``. Either the whole file's good rows (and its
     rejects) are stored, or, on an error, nothing is.
 
     Loading a file whose bytes were loaded before for the same entity changes nothing.
+    ``source_label`` names the source in loads and rejects instead of the file's path.
     """
     started = time.perf_counter()
     step = progress or (lambda _d, _t: None)
@@ -74,7 +76,7 @@ def load_file(
         raise IngestError(f"unknown entity {entity!r}; use one of {', '.join(ENTITIES)}")
     if not path.exists():
         raise IngestError(f"file not found: {path}")
-    source = str(path.resolve())
+    source = source_label or str(path.resolve())
     digest = fingerprint(path)
     previous = store.rows(
         "SELECT load_id, finished_at FROM loads WHERE entity = ? AND fingerprint = ? LIMIT 1",
