@@ -17,16 +17,22 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return str(vlc.vegalite_to_svg(chart.to_dict()))
 
 
-def line_chart(data: Any, x: str, y: str, *, title: str, x_title: str, y_title: str) -> str:
-    """A line chart of ``y`` over time ``x``, as SVG."""
+def line_chart(
+    data: Any, x: str, y: str, *, title: str, x_title: str, y_title: str,
+    color: str | None = None,
+) -> str:
+    """A line chart of ``y`` over time ``x`` (one line per ``color`` value), as SVG."""
+    encoding: dict[str, Any] = {
+        "x": alt.X(f"{x}:T", title=x_title),
+        "y": alt.Y(f"{y}:Q", title=y_title),
+        "tooltip": [alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=",.0f")],
+    }
+    if color is not None:
+        encoding["color"] = alt.Color(f"{color}:N", title=color)
     chart = (
         alt.Chart(data, title=title)
         .mark_line(point=True)
-        .encode(
-            x=alt.X(f"{x}:T", title=x_title),
-            y=alt.Y(f"{y}:Q", title=y_title),
-            tooltip=[alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=",.0f")],
-        )
+        .encode(**encoding)
         .properties(width=_WIDTH, height=240)
     )
     return to_svg(chart)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import ibis
+
 from growthloop.report._charts import bar_chart, line_chart
 from growthloop.report._section import Section
 from growthloop.store import AnalyticalStore
@@ -27,9 +29,14 @@ def _figures(store: AnalyticalStore) -> dict[str, Any]:
         "orders": int(lines.filter(lines.line_kind == "sale").order_id.nunique().execute()),
         "order_lines": int(lines.count().execute()),
         "guest_lines": int(lines.filter(lines.is_guest).count().execute()),
-        "revenue": float(sold.amount.sum().execute() or 0),
-        "currencies": sorted(
-            str(c) for c in lines.select("currency").distinct().execute()["currency"]),
+        "revenue_by_currency": {
+            str(r["currency"]): float(r["revenue"])
+            for r in sold.group_by("currency")
+            .aggregate(revenue=sold.amount.sum().cast("float64"))
+            .order_by(ibis.desc("revenue"))
+            .execute()
+            .to_dict("records")
+        },
         "events": int(events.count().execute()),
         "rejected": int(db.table("rejects").filter(lambda r: r.action == "row_rejected")
                         .count().execute()),
@@ -62,13 +69,13 @@ def data_quality_section(store: AnalyticalStore) -> Section:
     sold = lines.filter(lines.line_kind.isin(["sale", "return"]))
     if figures["order_lines"]:
         weekly = (
-            sold.group_by(week=sold.ordered_at.truncate("W"))
+            sold.group_by(week=sold.ordered_at.truncate("W"), currency=sold.currency)
             .aggregate(revenue=sold.amount.sum().cast("float64"))
             .order_by("week")
             .execute()
         )
         charts.append(line_chart(weekly, "week", "revenue", title="Net revenue per week",
-                                 x_title="week", y_title="net revenue"))
+                                 x_title="week", y_title="net revenue", color="currency"))
     if len(by_reason):
         labelled = by_reason.assign(
             reason=by_reason["entity"] + ": " + by_reason["reason"].str.replace("_", " "))

@@ -1,0 +1,54 @@
+"""The main job runs end to end on a small world and writes a report with real figures."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from growthloop.cli import _register, app
+from growthloop.demo import MARKER, run_demo
+from growthloop.errors import ConfigError
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "demo", customers=300, seed=7)
+    loads = {s.entity: s for s in result.loads}
+    assert set(loads) == {"products", "customers", "orders", "events"}
+    assert loads["customers"].rows_loaded == 300
+    orders = loads["orders"]
+    c = orders.counts
+    assert orders.rows_read == (c["sales"] + c["guest_sales"] + c["returns"] + c["non_product"]
+                                + c["rejected"] + c["duplicates"] + c["already_loaded"])
+    assert c["returns"] > 0 and c["guest_sales"] > 0
+    # The world is dirty on purpose: the report must show what was rejected.
+    assert orders.rows_rejected > 0
+    html = result.report.read_text()
+    assert html.count("<svg") >= 3
+    customers = re.search(r"<b>([\d,]+)</b><span>customers</span>", html)
+    assert customers is not None and int(customers.group(1).replace(",", "")) <= 300
+    assert f"<td>orders.parquet</td><td>orders</td><td class=\"n\">{orders.rows_read:,}</td>" in html
+    # Running it again replaces the previous demo.
+    again = run_demo(tmp_path / "demo", customers=300, seed=7)
+    assert [s.rows_loaded for s in again.loads] == [s.rows_loaded for s in result.loads]
+
+
+def test_demo_refuses_a_folder_it_did_not_create(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="is not a growthloop demo folder"):
+        run_demo(tmp_path, customers=50)
+    assert (tmp_path / "precious.txt").exists() and not (tmp_path / MARKER).exists()
+
+
+def test_demo_cli_json(tmp_path: Path) -> None:
+    _register()
+    out = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "d"), "--customers", "100",
+                                   "--json"])
+    assert out.exit_code == 0, out.stdout
+    import json
+
+    result = json.loads(out.stdout)
+    assert Path(result["report"]).is_file()
+    assert result["stage_seconds"]["total"] > 0
