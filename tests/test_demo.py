@@ -20,8 +20,15 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert loads["customers"].rows_loaded == 300
     orders = loads["orders"]
     c = orders.counts
-    assert orders.rows_read == (c["sales"] + c["guest_sales"] + c["returns"] + c["non_product"]
-                                + c["rejected"] + c["duplicates"] + c["already_loaded"])
+    assert orders.rows_read == (
+        c["sales"]
+        + c["guest_sales"]
+        + c["returns"]
+        + c["non_product"]
+        + c["rejected"]
+        + c["duplicates"]
+        + c["already_loaded"]
+    )
     assert c["returns"] > 0 and c["guest_sales"] > 0
     # The world is dirty on purpose: the report must show what was rejected.
     assert orders.rows_rejected > 0
@@ -29,7 +36,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert html.count("<svg") >= 3
     customers = re.search(r"<b>([\d,]+)</b><span>customers</span>", html)
     assert customers is not None and int(customers.group(1).replace(",", "")) <= 300
-    assert f"<td>orders.parquet</td><td>orders</td><td class=\"n\">{orders.rows_read:,}</td>" in html
+    assert f'<td>orders.parquet</td><td>orders</td><td class="n">{orders.rows_read:,}</td>' in html
     # Running it again replaces the previous demo.
     again = run_demo(tmp_path / "demo", customers=300, seed=7)
     assert [s.rows_loaded for s in again.loads] == [s.rows_loaded for s in result.loads]
@@ -44,8 +51,9 @@ def test_demo_refuses_a_folder_it_did_not_create(tmp_path: Path) -> None:
 
 def test_demo_cli_json(tmp_path: Path) -> None:
     _register()
-    out = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "d"), "--customers", "100",
-                                   "--json"])
+    out = CliRunner().invoke(
+        app, ["demo", "--dir", str(tmp_path / "d"), "--customers", "100", "--json"]
+    )
     assert out.exit_code == 0, out.stdout
     import json
 

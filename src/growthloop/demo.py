@@ -22,8 +22,12 @@ __all__ = ["DemoResult", "run_demo"]
 
 MARKER = ".growthloop-demo"
 # World file → entity, in the order they load (catalogue and customers before activity).
-_LOADS = (("products", "products"), ("customers", "customers"), ("orders", "orders"),
-          ("events", "events"))
+_LOADS = (
+    ("products", "products"),
+    ("customers", "customers"),
+    ("orders", "orders"),
+    ("events", "events"),
+)
 
 
 @dataclass
@@ -74,12 +78,17 @@ def run_demo(
     notify = on_stage or (lambda _s: None)
     directory = directory.resolve()
     _prepare(directory)
-    result = DemoResult(workspace=directory, report=directory / "report.html",
-                        world=directory / "world")
+    result = DemoResult(
+        workspace=directory, report=directory / "report.html", world=directory / "world"
+    )
     started = time.perf_counter()
     notify("generating the world")
-    spec = WorldSpec(customers=customers, products=max(50, min(2000, customers // 8)),
-                     seed=seed, dirty_fraction=dirty_fraction)
+    spec = WorldSpec(
+        customers=customers,
+        products=max(50, min(2000, customers // 8)),
+        seed=seed,
+        dirty_fraction=dirty_fraction,
+    )
     world = generate_world(spec, result.world, progress=progress)
     result.world_counts = dict(world.counts)
     result.stage_seconds["generate"] = time.perf_counter() - started
@@ -87,13 +96,15 @@ def run_demo(
         step = time.perf_counter()
         for name, entity in _LOADS:
             notify(f"loading {name}")
-            result.loads.append(load_file(ws.analytical, entity, world.files[name],
-                                          options_for(entity)))
+            result.loads.append(
+                load_file(ws.analytical, entity, world.files[name], options_for(entity))
+            )
         result.stage_seconds["ingest"] = time.perf_counter() - step
         step = time.perf_counter()
         notify("writing the report")
         render_report(
-            result.report, [data_quality_section(ws.analytical)],
+            result.report,
+            [data_quality_section(ws.analytical)],
             title="growthloop demo report",
             subtitle=f"A generated shop: {customers:,} customers, seed {seed}, "
             f"{spec.days} days from {spec.start:%d %b %Y}",

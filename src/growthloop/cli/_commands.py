@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from growthloop.cli import (
+from growthloop.cli import (  # noqa: F401
     _customer,  # noqa: F401
+    _demo,  # noqa: F401
+    _events,  # noqa: F401
     _ingest,  # noqa: F401
+    _keys,
+    _serve,
     _workspace,  # noqa: F401
 )

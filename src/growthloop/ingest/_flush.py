@@ -65,8 +65,13 @@ def flush_inbox(
                         "timestamp", message.get("originalTimestamp") or message["receivedAt"]
                     )
                     handle.write(orjson.dumps(message) + b"\n")
-            summary = load_file(analytical, "events", path, options_for("events"),
-                                source_label=f"api:inbox {rows[0].inbox_id}-{rows[-1].inbox_id}")
+            summary = load_file(
+                analytical,
+                "events",
+                path,
+                options_for("events"),
+                source_label=f"api:inbox {rows[0].inbox_id}-{rows[-1].inbox_id}",
+            )
             mark_flushed(store=operational, inbox_ids=[r.inbox_id for r in rows], at=clock())
             result.events += len(rows)
             result.loads.append(summary)

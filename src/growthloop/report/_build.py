@@ -27,7 +27,11 @@ def _environment() -> Environment:
 
 
 def render_report(
-    path: Path, sections: Sequence[Section], *, title: str, subtitle: str = "",
+    path: Path,
+    sections: Sequence[Section],
+    *,
+    title: str,
+    subtitle: str = "",
     generated_at: datetime | None = None,
 ) -> Path:
     """Write the report with ``sections`` to ``path`` (one self-contained HTML file)."""
@@ -37,7 +41,10 @@ def render_report(
         for s in sections
     ]
     html = env.get_template("report.html.j2").render(
-        title=title, subtitle=subtitle, sections=rendered, version=__version__,
+        title=title,
+        subtitle=subtitle,
+        sections=rendered,
+        version=__version__,
         generated_at=(generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)

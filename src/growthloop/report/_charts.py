@@ -18,7 +18,13 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 
 def line_chart(
-    data: Any, x: str, y: str, *, title: str, x_title: str, y_title: str,
+    data: Any,
+    x: str,
+    y: str,
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
     color: str | None = None,
 ) -> str:
     """A line chart of ``y`` over time ``x`` (one line per ``color`` value), as SVG."""

@@ -38,10 +38,12 @@ def _figures(store: AnalyticalStore) -> dict[str, Any]:
             .to_dict("records")
         },
         "events": int(events.count().execute()),
-        "rejected": int(db.table("rejects").filter(lambda r: r.action == "row_rejected")
-                        .count().execute()),
-        "cleared": int(db.table("rejects").filter(lambda r: r.action == "value_cleared")
-                       .count().execute()),
+        "rejected": int(
+            db.table("rejects").filter(lambda r: r.action == "row_rejected").count().execute()
+        ),
+        "cleared": int(
+            db.table("rejects").filter(lambda r: r.action == "value_cleared").count().execute()
+        ),
     }
 
 
@@ -51,8 +53,16 @@ def data_quality_section(store: AnalyticalStore) -> Section:
     figures = _figures(store)
     loads = (
         db.table("loads")
-        .select("load_id", "entity", "source", "rows_read", "rows_loaded", "rows_rejected",
-                "duplicates", "finished_at")
+        .select(
+            "load_id",
+            "entity",
+            "source",
+            "rows_read",
+            "rows_loaded",
+            "rows_rejected",
+            "duplicates",
+            "finished_at",
+        )
         .order_by("finished_at")
         .execute()
     )
@@ -74,24 +84,51 @@ def data_quality_section(store: AnalyticalStore) -> Section:
             .order_by("week")
             .execute()
         )
-        charts.append(line_chart(weekly, "week", "revenue", title="Net revenue per week",
-                                 x_title="week", y_title="net revenue", color="currency"))
+        charts.append(
+            line_chart(
+                weekly,
+                "week",
+                "revenue",
+                title="Net revenue per week",
+                x_title="week",
+                y_title="net revenue",
+                color="currency",
+            )
+        )
     if len(by_reason):
         labelled = by_reason.assign(
-            reason=by_reason["entity"] + ": " + by_reason["reason"].str.replace("_", " "))
-        charts.append(bar_chart(labelled, "reason", "rows", title="Rejected rows and cleared "
-                                "values by reason", value_title="rows"))
+            reason=by_reason["entity"] + ": " + by_reason["reason"].str.replace("_", " ")
+        )
+        charts.append(
+            bar_chart(
+                labelled,
+                "reason",
+                "rows",
+                title="Rejected rows and cleared values by reason",
+                value_title="rows",
+            )
+        )
     events = db.table("events")
     if figures["events"]:
         label = events.event.fill_null(events.type)
-        per_kind = (events.group_by(kind=label).aggregate(events_=events.count())
-                    .order_by(events.count().desc()).limit(15).execute())
-        charts.append(bar_chart(per_kind, "kind", "events_", title="Events by name",
-                                value_title="events"))
+        per_kind = (
+            events.group_by(kind=label)
+            .aggregate(events_=events.count())
+            .order_by(events.count().desc())
+            .limit(15)
+            .execute()
+        )
+        charts.append(
+            bar_chart(per_kind, "kind", "events_", title="Events by name", value_title="events")
+        )
     return Section(
         key="data-quality",
         title="Data quality",
         template="data_quality.html.j2",
-        context={"figures": figures, "loads": loads.to_dict("records"),
-                 "rejects": by_reason.to_dict("records"), "charts": charts},
+        context={
+            "figures": figures,
+            "loads": loads.to_dict("records"),
+            "rejects": by_reason.to_dict("records"),
+            "charts": charts,
+        },
     )

@@ -167,6 +167,7 @@ VIEWS: dict[str, str] = {
                arg_max(c.timezone, c.updated_at) FILTER (WHERE c.timezone IS NOT NULL)
                    AS timezone,
                min(c.created_at) AS created_at,
+               arg_max(c.traits, c.updated_at) FILTER (WHERE c.traits IS NOT NULL) AS traits,
                count(*) AS source_records
         FROM customers c
         LEFT JOIN identities i ON i.kind = 'customer' AND i.value = c.customer_id

@@ -1,0 +1,3 @@
+"""The API's routers, one per resource."""
+
+from __future__ import annotations

@@ -1,0 +1,8 @@
+"""Customer profiles (用户画像): coarse, medium and fine layers, point in time."""
+
+from __future__ import annotations
+
+from growthloop.profile._build import ProfileBuild, build_profiles, default_as_of, profile_expr
+from growthloop.profile._catalogue import derive_categories
+
+__all__ = ["ProfileBuild", "build_profiles", "default_as_of", "derive_categories", "profile_expr"]

@@ -1,0 +1,73 @@
+"""Engagement per customer, point in time: browsing, carts, email engagement, channel and
+device preference, active hours and weekdays."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import ibis
+
+__all__ = ["browse_categories", "event_features"]
+
+_EMAIL = ("Email Sent", "Email Opened", "Email Clicked", "Email Bounced", "Unsubscribed")
+
+
+def _known(db: Any, as_of: datetime) -> Any:
+    events = db.table("v_events")
+    return events.filter(events.timestamp < as_of, ~events.canonical_id.startswith("anon:"))
+
+
+def event_features(db: Any, as_of: datetime) -> Any:
+    """One row per canonical customer with at least one event before ``as_of``."""
+    ev = _known(db, as_of)
+    name = ev.event
+    is_email = name.isin(_EMAIL)
+    sent = (name == "Email Sent").sum()
+    opened = (name == "Email Opened").sum()
+    clicked = (name == "Email Clicked").sum()
+    features = ev.group_by("canonical_id").aggregate(
+        events=ev.count(),
+        product_views=(name == "Product Viewed").sum(),
+        cart_adds=(name == "Product Added").sum(),
+        checkouts=(name == "Order Completed").sum(),
+        page_views=(ev.type == "page").sum(),
+        emails_sent=sent,
+        emails_opened=opened,
+        emails_clicked=clicked,
+        last_seen_at=ev.timestamp.max(),
+        preferred_channel=ev.context["channel"].str.mode(where=~is_email),
+        preferred_device=ev.context["device"].str.mode(where=~is_email),
+        active_hour=ev.timestamp.hour().mode(where=~is_email),
+        active_weekday=ev.timestamp.day_of_week.full_name().mode(where=~is_email),
+    )
+    return features.mutate(
+        email_open_rate=ibis.ifelse(
+            features.emails_sent > 0, features.emails_opened / features.emails_sent, ibis.null()
+        ),
+        email_click_rate=ibis.ifelse(
+            features.emails_sent > 0, features.emails_clicked / features.emails_sent, ibis.null()
+        ),
+        view_to_order_rate=ibis.ifelse(
+            features.product_views > 0, features.checkouts / features.product_views, ibis.null()
+        ),
+    )
+
+
+def browse_categories(db: Any, as_of: datetime, categories: Any) -> Any:
+    """Long table ``(canonical_id, category, share)`` of product views before ``as_of``."""
+    ev = _known(db, as_of)
+    views = ev.filter(ev.event == "Product Viewed").select(
+        "canonical_id",
+        product_id=ev.properties["product_id"].str,
+        event_category=ev.properties["category"].str,
+    )
+    joined = views.left_join(categories, "product_id").select(
+        views.canonical_id, category=ibis.coalesce(views.event_category, categories.category)
+    )
+    known = joined.filter(joined.category.notnull())
+    counts = known.group_by(["canonical_id", "category"]).aggregate(n=known.count())
+    total = counts.group_by("canonical_id").aggregate(total=counts.n.sum())
+    return counts.join(total, "canonical_id").select(
+        "canonical_id", "category", share=counts.n / total.total
+    )
