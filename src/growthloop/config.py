@@ -38,7 +38,7 @@ class AnalyticalConfig(_Section):
     """The analytical store (DuckDB through Ibis)."""
 
     path: str = "analytics.duckdb"
-    memory_limit: str = "2GB"
+    memory_limit: str = "1GB"
     threads: int = Field(default=2, ge=1)
 
 

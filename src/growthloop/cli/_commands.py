@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from growthloop.cli import (  # noqa: F401
-    _customer,  # noqa: F401
-    _demo,  # noqa: F401
-    _events,  # noqa: F401
-    _ingest,  # noqa: F401
+    _customer,
+    _demo,
+    _events,
+    _ingest,
     _keys,
+    _profile,
     _serve,
-    _workspace,  # noqa: F401
+    _workspace,
 )

@@ -28,7 +28,7 @@ DIRT_KINDS: dict[str, float] = {
     "order_duplicate_line": 1.0,  # an exact copy of the line right after it
     "order_missing_customer": 0.5,  # every line of the order lost its customer id
     "order_negative_price": 0.25,  # unit price with the wrong sign
-    "order_bad_quantity": 0.25,  # quantity 0 or 9999
+    "order_bad_quantity": 0.25,  # quantity 0 (an implausible 9999 would distort every total)
     "event_duplicate": 0.5,  # an exact copy of the event (same message id)
 }
 
@@ -143,9 +143,7 @@ def dirty_orders(
     price = table.column("unit_price").to_numpy().copy()
     price[picked["order_negative_price"]] *= -1.0
     quantity = table.column("quantity").to_numpy().copy()
-    quantity[picked["order_bad_quantity"]] = np.where(
-        rng.random(len(picked["order_bad_quantity"])) < 0.5, 0, 9999
-    )
+    quantity[picked["order_bad_quantity"]] = 0
     counts.update({k: len(v) for k, v in picked.items()})
 
     table = table.set_column(1, "customer_id", customer_ids)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 __all__ = ["MAX_CUSTOMERS", "MAX_PRODUCTS", "WorldSpec", "WorldSummary", "validate_spec"]
@@ -88,8 +88,8 @@ def validate_spec(spec: WorldSpec) -> None:
     _check_int("days", spec.days, 30, MAX_DAYS)
     _check_int("seed", spec.seed, 0, 2**63 - 1)
     _check_int("chunk_customers", spec.chunk_customers, 1, 1_000_000)
-    if not isinstance(spec.start, date):
-        raise ValueError(f"start must be a datetime.date, got {spec.start!r}")
+    if not isinstance(spec.start, date) or isinstance(spec.start, datetime):
+        raise ValueError(f"start must be a datetime.date (a day, no time), got {spec.start!r}")
     fraction = spec.dirty_fraction
     if isinstance(fraction, bool) or not isinstance(fraction, int | float):
         raise ValueError(f"dirty_fraction must be a number, got {fraction!r}")

@@ -51,8 +51,9 @@ def hex_ids(prefix: str, values: npt.NDArray[np.uint64]) -> pa.Array:
     return _fixed_width(prefix, _HEX[nibbles.astype(np.intp)])
 
 
-def take(values: pa.Array, indices: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_] | None = None
-         ) -> pa.Array:
+def take(
+    values: pa.Array, indices: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_] | None = None
+) -> pa.Array:
     """``values[indices]``; null where ``mask`` is true."""
     index = pa.array(indices, type=pa.int64(), mask=mask)
     return pc.take(values, index)

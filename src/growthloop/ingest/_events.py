@@ -134,7 +134,8 @@ def load_events(
     # One pass: project, type and check every row.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _e_checked AS SELECT *, {reason} AS reason,
-            coalesce(message_id, 'md5-' || md5(concat_ws('\\x1f', {content}))) AS mid
+            CASE WHEN message_id IS NULL THEN 'md5-' || md5(concat_ws('\\x1f', {content}))
+                 ELSE message_id END AS mid
         FROM (SELECT *, lower(type) AS kind, {ts} AS ts,
                      coalesce({received}, now()::TIMESTAMP) AS received_ts
               FROM (SELECT {", ".join([select, *missing])} FROM {raw.table}))"""
@@ -145,16 +146,16 @@ def load_events(
         FROM _e_checked WHERE reason IS NOT NULL"""
     )
     insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="events", source=source)
-    # Narrow pass: the first occurrence of each message id that the store does not hold yet.
+    # Narrow pass: the first line of each message id that the store does not hold yet.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _e_keys AS
-        SELECT __line, mid, row_number() OVER (PARTITION BY mid ORDER BY __line) AS occurrence
-        FROM _e_checked WHERE reason IS NULL"""
+        SELECT mid, min(__line) AS first_line, count(*) AS copies
+        FROM _e_checked WHERE reason IS NULL GROUP BY mid"""
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _e_new AS SELECT c.* FROM _e_checked c
-        JOIN _e_keys k USING (__line)
-        WHERE k.occurrence = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = k.mid)"""
+        JOIN _e_keys k ON k.first_line = c.__line
+        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = k.mid)"""
     )
     con.execute(
         f"""INSERT INTO events SELECT mid, kind, event, name, user_id, anonymous_id, previous_id,
@@ -164,8 +165,8 @@ def load_events(
     links = _link_identities(con, load_id, source)
     row = con.execute(
         """SELECT (SELECT count(*) FROM _e_checked WHERE reason IS NOT NULL),
-                  (SELECT count(*) FROM _e_keys WHERE occurrence > 1),
-                  (SELECT count(*) FROM _e_keys WHERE occurrence = 1) - count(*),
+                  (SELECT coalesce(sum(copies - 1), 0) FROM _e_keys),
+                  (SELECT count(*) FROM _e_keys) - count(*),
                   count(*), count(*) FILTER (WHERE kind = 'track'),
                   count(*) FILTER (WHERE kind = 'identify'), count(*) FILTER (WHERE kind = 'page'),
                   count(*) FILTER (WHERE kind = 'alias')

@@ -17,7 +17,7 @@ from growthloop.ingest._identity import resolve_identities
 from growthloop.ingest._options import ENTITIES, PRESETS, LoadOptions
 from growthloop.ingest._orders import load_orders
 from growthloop.ingest._products import load_products
-from growthloop.ingest._source import fingerprint, read_source
+from growthloop.ingest._source import drop_source, fingerprint, read_source
 from growthloop.ingest._summary import LoadSummary
 from growthloop.store import AnalyticalStore
 
@@ -164,8 +164,7 @@ def load_file(
             ],
         )
     step(_STEPS, _STEPS)
-    for table in (raw.table,):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    drop_source(con, raw)
     summary.elapsed_seconds = time.perf_counter() - started
     return summary
 

@@ -26,7 +26,14 @@ import pyarrow as pa
 
 from growthloop.errors import IngestError
 
-__all__ = ["ParseReject", "RawSource", "detect_format", "fingerprint", "read_source"]
+__all__ = [
+    "ParseReject",
+    "RawSource",
+    "detect_format",
+    "drop_source",
+    "fingerprint",
+    "read_source",
+]
 
 FORMATS = ("csv", "jsonl", "parquet")
 _SAMPLE_BYTES = 256 * 1024
@@ -187,6 +194,7 @@ def _read_csv(
             delimiter = delimiter or ","
         spec = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in columns)
         rejects = f"{table}_rejects"
+        con.execute(f"DROP VIEW IF EXISTS {table}")
         con.execute(f"DROP TABLE IF EXISTS {rejects}")
         con.execute(f"DROP TABLE IF EXISTS {rejects}_scan")
         reader = (
@@ -386,6 +394,7 @@ def _read_jsonl(
     arrays["__line"] = pa.array(lines, pa.int64())
     arrow = pa.table(arrays)
     con.register(f"{table}_arrow", arrow)
+    con.execute(f"DROP VIEW IF EXISTS {table}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_arrow")
     con.unregister(f"{table}_arrow")
     return RawSource(path, "jsonl", table, names, len(records), rejects)
@@ -416,8 +425,10 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Raw
             else:
                 expr = f"{quoted}::VARCHAR"
             casts.append(f"{expr} AS {quoted}")
+        # A view, not a copy: the cleaning query reads the file directly.
+        con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(casts)}, "
+            f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {', '.join(casts)}, "
             f"file_row_number + 1 AS __line "
             f"FROM read_parquet({_sql_str(str(path))}, file_row_number=true)"
         )
@@ -438,7 +449,8 @@ def read_source(
     names: Sequence[str] | None = None,
     table: str = "_raw",
 ) -> RawSource:
-    """Read ``path`` into the temp table ``table``; see the module docstring."""
+    """Read ``path`` into the temp table (for Parquet: view) ``table``; see the module
+    docstring. Drop it with :func:`drop_source`."""
     if not path.exists():
         raise IngestError(f"file not found: {path}")
     if not path.is_file():
@@ -455,3 +467,9 @@ def read_source(
     if kind == "jsonl":
         return _read_jsonl(con, path, table, encoding=encoding)
     return _read_parquet(con, path, table)
+
+
+def drop_source(con: duckdb.DuckDBPyConnection, raw: RawSource) -> None:
+    """Drop the temp table or view :func:`read_source` created."""
+    kind = "VIEW" if raw.format == "parquet" else "TABLE"
+    con.execute(f"DROP {kind} IF EXISTS {raw.table}")

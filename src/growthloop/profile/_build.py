@@ -24,6 +24,7 @@ import ibis
 from growthloop.profile._catalogue import derive_categories, product_categories
 from growthloop.profile._events import browse_categories, event_features
 from growthloop.profile._orders import category_spend, order_features
+from growthloop.segment._rfm import rfm_expr
 from growthloop.store import AnalyticalStore
 
 __all__ = ["ProfileBuild", "build_profiles", "default_as_of", "profile_expr"]
@@ -174,14 +175,18 @@ def profile_expr(db: Any, as_of: datetime) -> Any:
 
 
 def build_profiles(
-    store: AnalyticalStore, *, as_of: datetime | None = None, table: str = "profiles"
+    store: AnalyticalStore,
+    *,
+    as_of: datetime | None = None,
+    table: str = "profiles",
+    rfm_bins: int = 5,
 ) -> ProfileBuild:
-    """Materialise the profile as ``table`` (replacing it) and return a summary."""
+    """Materialise the profile, with RFM scores and segments, as ``table`` (replacing it)."""
     started = time.perf_counter()
     moment = as_of or default_as_of(store)
     derive_categories(store)
     db = store.ibis
-    sql = ibis.to_sql(profile_expr(db, moment), dialect="duckdb")
+    sql = ibis.to_sql(rfm_expr(profile_expr(db, moment), bins=rfm_bins), dialect="duckdb")
     store.con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
     count = int(store.scalar(f"SELECT count(*) FROM {table}"))
     columns = [str(r[0]) for r in store.con.execute(f"DESCRIBE {table}").fetchall()]
