@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -352,6 +353,23 @@ async def test_batch_with_some_invalid_messages_keeps_the_valid_ones(
          "message": 'message must be a JSON object, got "not an object"'},
     ])
     assert sorted(stored(ws)) == ["ok-1", "ok-2"]
+    # Nothing is silently lost: the rejected messages are quarantined with their reason.
+    assert quarantined(ws) == [
+        (1, "event", "track message needs 'event'",
+         {"type": "track", "messageId": "bad-1", "userId": "u"}),
+        (2, "type",
+         "unknown type 'unknown'; use one of identify, track, page, screen, group, alias",
+         {"type": "unknown", "userId": "u"}),
+        (4, None, 'message must be a JSON object, got "not an object"', "not an object"),
+    ]
+
+
+def quarantined(ws: Workspace) -> list[tuple[Any, ...]]:
+    with ws.operational.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT message_index, field, reason, payload FROM event_rejects "
+            "ORDER BY message_index").all()
+    return [(i, f, r, json.loads(p) if p else None) for i, f, r, p in rows]
 
 
 async def test_batch_with_no_valid_message_is_rejected(
@@ -368,6 +386,7 @@ async def test_batch_with_no_valid_message_is_rejected(
          {"index": 1, "field": "type",
           "message": "message needs 'type', one of identify, track, page, screen, group, alias"}])
     assert stored(ws) == {}
+    assert [q[0] for q in quarantined(ws)] == [0, 1]
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 from growthloop.errors import StoreError
 from growthloop.ingest._segment import AnyMessage
 from growthloop.store import OperationalStore
-from growthloop.store._models import InboxEvent
+from growthloop.store._models import EventReject, InboxEvent
 
 __all__ = [
     "AcceptResult",
@@ -225,3 +225,38 @@ def mark_flushed(*, store: OperationalStore, inbox_ids: Sequence[int], at: datet
             )
             changed += connection.execute(statement).rowcount
     return changed
+
+
+_MAX_QUARANTINED_BYTES = 64_000
+
+
+def quarantine(
+    *,
+    store: OperationalStore,
+    key_id: str,
+    received_at: datetime,
+    problems: Sequence[tuple[int | None, str | None, str]],
+    raw_messages: Sequence[Any] | None,
+) -> int:
+    """Keep rejected messages in ``event_rejects`` with their reason; return how many rows.
+
+    ``problems`` are ``(index, field, reason)``; ``raw_messages`` the request's messages as sent
+    (a payload over 64 KB is cut, marked as such).
+    """
+    rows = []
+    for index, field, reason in problems:
+        raw = None
+        if raw_messages is not None and index is not None and 0 <= index < len(raw_messages):
+            try:
+                raw = orjson.dumps(raw_messages[index]).decode()
+            except TypeError:
+                raw = repr(raw_messages[index])
+            if len(raw) > _MAX_QUARANTINED_BYTES:
+                raw = raw[:_MAX_QUARANTINED_BYTES] + "…(cut)"
+        rows.append({"key_id": key_id, "received_at": received_at, "message_index": index,
+                     "field": field, "reason": reason, "payload": raw})
+    if not rows:
+        return 0
+    with _one_writer(store.engine), store.engine.begin() as connection:
+        connection.execute(cast(Table, EventReject.__table__).insert(), rows)
+    return len(rows)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKey", "AuditRecord", "Base", "InboxEvent"]
+__all__ = ["ApiKey", "AuditRecord", "Base", "EventReject", "InboxEvent"]
 
 
 class Base(DeclarativeBase):
@@ -62,3 +62,20 @@ class AuditRecord(Base):
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class EventReject(Base):
+    """A message the event API refused, kept with the reason so nothing is silently lost."""
+
+    __tablename__ = "event_rejects"
+    __table_args__ = (Index("ix_event_rejects_received_at", "received_at"),)
+
+    reject_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    key_id: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    message_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    field: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import anyio
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
@@ -36,6 +37,7 @@ from growthloop.api._deps import (
     payload_too_large,
 )
 from growthloop.api._errors import ApiError, ErrorBody, ErrorDetail, json_response
+from growthloop.ingest._inbox import quarantine
 from growthloop.ingest._segment import (
     MESSAGE_TYPES,
     MessageType,
@@ -78,6 +80,18 @@ def _request_body(schema: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
+async def _quarantine(
+    parsed: ParsedBatch, inbox: InboxCommitter, key: ApiKey, received_at: datetime,
+    raws: list[Any] | None,
+) -> None:
+    """Keep the rejected messages and their reasons in ``event_rejects``."""
+    problems = [(p.index, p.field, p.message) for p in parsed.problems]
+    await anyio.to_thread.run_sync(
+        lambda: quarantine(store=inbox.store, key_id=key.key_id, received_at=received_at,
+                           problems=problems, raw_messages=raws)
+    )
+
+
 async def _store(
     parsed: ParsedBatch,
     inbox: InboxCommitter,
@@ -85,8 +99,12 @@ async def _store(
     received_at: datetime,
     *,
     single: bool = False,
+    raws: list[Any] | None = None,
 ) -> Response:
-    """Store the valid messages, or answer 400/413 when there is none."""
+    """Store the valid messages, or answer 400/413 when there is none. Rejected messages are
+    quarantined in ``event_rejects`` either way."""
+    if parsed.problems:
+        await _quarantine(parsed, inbox, key, received_at, raws)
     if parsed.problems and not parsed.messages:
         details = [p.as_dict() for p in parsed.problems]
         first = parsed.problems[0]
@@ -133,7 +151,9 @@ async def batch(
     except PayloadError as exc:
         raise ApiError(400, "invalid_request", str(exc),
                        details=[p.as_dict() for p in exc.problems]) from None
-    return await _store(parsed, inbox, key, received_at)
+    raws = body.data.get("batch")
+    return await _store(parsed, inbox, key, received_at,
+                        raws=raws if isinstance(raws, list) else None)
 
 
 router.add_api_route(
@@ -157,7 +177,7 @@ def _single_message_route(
             raise payload_too_large(f"the {message_type} message", body.size,
                                     settings.max_event_bytes)
         parsed = parse_message(body.data, message_type=message_type, received_at=received_at)
-        return await _store(parsed, inbox, key, received_at, single=True)
+        return await _store(parsed, inbox, key, received_at, single=True, raws=[body.data])
 
     send.__name__ = message_type
     send.__doc__ = (f"Store one `{message_type}` message (at most `max_event_bytes`, 32 KB). "
