@@ -61,13 +61,15 @@ def load_customers(
         f"CREATE OR REPLACE TEMP TABLE _c_src AS SELECT {', '.join([select, *missing])} "
         f"FROM {raw.table}"
     )
+    created = timestamp_utc(
+        "created_at", options.source_timezone, options.timestamp_format, present
+    )
     too_long = " OR ".join(f"length({f}) > {MAX_FIELD_CHARS}" for f in CUSTOMER_FIELDS)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _c_checked AS SELECT *,
             CASE WHEN customer_id IS NULL THEN 'missing_customer_id'
                  WHEN {too_long} THEN 'field_too_long' END AS reason,
-            {timestamp_utc("created_at", options.source_timezone, options.timestamp_format)}
-                AS created_ts,
+            {created} AS created_ts,
             {traits} AS traits,
             row_number() OVER (PARTITION BY customer_id ORDER BY __line DESC) AS newest
         FROM _c_src"""

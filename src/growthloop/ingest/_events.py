@@ -11,6 +11,8 @@ user id and an anonymous id link those identities; emails and phones in identify
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 
 from growthloop.ingest._contacts import normalise_emails, normalise_phones
@@ -56,6 +58,23 @@ def load_events(
     source: str,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
     """Clean and insert events; return counts, rejects by reason, cleared values, links."""
+    try:
+        return _load_events(con, raw, options, load_id=load_id, source=source)
+    finally:
+        # In an aborted transaction this fails; load_file sets it again before every read.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET preserve_insertion_order")
+
+
+def _load_events(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawSource,
+    options: LoadOptions,
+    *,
+    load_id: str,
+    source: str,
+) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
+    """Clean and insert events; return counts, rejects by reason, cleared values, links."""
     select, present, _ = project(
         raw,
         options.mapping,
@@ -65,14 +84,15 @@ def load_events(
         aliases=_ALIASES,
     )
     missing = [f"NULL::VARCHAR AS {f}" for f in EVENT_FIELDS if f not in present]
-    ts = timestamp_utc("timestamp", options.source_timezone, options.timestamp_format)
-    received = timestamp_utc("received_at", "UTC", None)
+    ts = timestamp_utc("timestamp", options.source_timezone, options.timestamp_format, present)
+    received = timestamp_utc("received_at", "UTC", None, present)
     types = ", ".join(literal(t) for t in EVENT_TYPES)
 
     def json_rule(column: str) -> tuple[str, str, str, str, str]:
         return (
-            f"{column} IS NOT NULL AND NOT (json_valid({column}) AND "
-            f"json_type({column}) = 'OBJECT')",
+            # Valid JSON that starts with '{' is an object: no second parse needed.
+            f"{column} IS NOT NULL AND ({column}_json IS NULL "
+            f"OR NOT starts_with(ltrim({column}), '{{'))",
             "bad_json",
             column,
             column,
@@ -131,42 +151,76 @@ def load_events(
     ]
     reason, column, value, message = reason_case(rules)
     content = ", ".join(f"coalesce({f}, '\\x00')" for f in EVENT_FIELDS if f != "received_at")
-    # One pass: project, type and check every row.
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _e_checked AS SELECT *, {reason} AS reason,
-            CASE WHEN message_id IS NULL THEN 'md5-' || md5(concat_ws('\\x1f', {content}))
-                 ELSE message_id END AS mid
+    mid = (
+        f"CASE WHEN message_id IS NULL THEN 'md5-' || md5(concat_ws('\\x1f', {content})) "
+        "ELSE message_id END"
+    )
+    typed = f"""SELECT *, {mid} AS mid
         FROM (SELECT *, lower(type) AS kind, {ts} AS ts,
-                     coalesce({received}, now()::TIMESTAMP) AS received_ts
+                     coalesce({received}, now()::TIMESTAMP) AS received_ts,
+                     TRY_CAST(properties AS JSON) AS properties_json,
+                     TRY_CAST(traits AS JSON) AS traits_json,
+                     TRY_CAST(context AS JSON) AS context_json
               FROM (SELECT {", ".join([select, *missing])} FROM {raw.table}))"""
+    checked = f"SELECT *, {reason} AS reason FROM ({typed})"
+    # One pass: project, type and check every row.
+    # Row order carries no meaning past this point (lines are numbered): let DuckDB write in
+    # parallel without keeping it.
+    con.execute("SET preserve_insertion_order = false")
+    # Only the typed values are kept (and, for rejected rows, what the reject says).
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _e_checked AS SELECT __line, mid, reason,
+            CASE WHEN reason IS NOT NULL THEN {column} END AS reject_column,
+            CASE WHEN reason IS NOT NULL THEN {value} END AS reject_value,
+            CASE WHEN reason IS NOT NULL THEN {message} END AS reject_message,
+            kind, event, name, user_id, anonymous_id, previous_id, ts, received_ts,
+            properties_json, traits_json, context_json
+        FROM ({checked})"""
     )
     con.execute(
-        f"""INSERT INTO rejects SELECT {literal(load_id)}, 'events', {literal(source)}, __line,
-            {column}, {value}, reason, {message}, 'row_rejected'
+        f"""INSERT INTO rejects SELECT {literal(load_id)}, 'events', {literal(source)},
+            __line, reject_column, reject_value, reason, reject_message, 'row_rejected'
         FROM _e_checked WHERE reason IS NOT NULL"""
     )
     insert_parse_rejects(con, raw.parse_rejects, load_id=load_id, entity="events", source=source)
-    # Narrow pass: the first line of each message id that the store does not hold yet.
+    # The first line of each message id. A cheap test on 64-bit hashes first: equal counts
+    # prove no id repeats (a collision can only make it look like one does).
+    total, distinct_hashes = con.execute(
+        "SELECT count(*), count(DISTINCT hash(mid)) FROM _e_checked WHERE reason IS NULL"
+    ).fetchall()[0]
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _e_keys AS
+        f"""CREATE OR REPLACE TEMP TABLE _e_keys AS
         SELECT mid, min(__line) AS first_line, count(*) AS copies
-        FROM _e_checked WHERE reason IS NULL GROUP BY mid"""
+        FROM _e_checked WHERE reason IS NULL {"AND false" if total == distinct_hashes else ""}
+        GROUP BY mid"""
+    )
+    repeated = int(con.execute("SELECT count(*) FROM _e_keys WHERE copies > 1").fetchall()[0][0])
+    first_only = (
+        "AND NOT EXISTS (SELECT 1 FROM _e_keys k WHERE k.mid = c.mid "
+        "AND k.copies > 1 AND k.first_line <> c.__line)"
+        if repeated
+        else ""
     )
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _e_new AS SELECT c.* FROM _e_checked c
-        JOIN _e_keys k ON k.first_line = c.__line
-        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = k.mid)"""
+        f"""INSERT INTO events SELECT mid, kind, event, name, user_id, anonymous_id,
+            previous_id, ts, received_ts, properties_json, traits_json, context_json,
+            {literal(load_id)}
+        FROM _e_checked c
+        WHERE reason IS NULL {first_only}
+          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = c.mid)"""
     )
+    # What this load added, for identity links and counts (a view: nothing is copied).
     con.execute(
-        f"""INSERT INTO events SELECT mid, kind, event, name, user_id, anonymous_id, previous_id,
-            ts, received_ts, properties::JSON, traits::JSON, context::JSON, {literal(load_id)}
-        FROM _e_new"""
+        f"""CREATE OR REPLACE TEMP VIEW _e_new AS SELECT message_id AS mid, type AS kind,
+            event, user_id, anonymous_id, previous_id, traits
+        FROM events WHERE load_id = {literal(load_id)}"""
     )
     links = _link_identities(con, load_id, source)
     row = con.execute(
         """SELECT (SELECT count(*) FROM _e_checked WHERE reason IS NOT NULL),
                   (SELECT coalesce(sum(copies - 1), 0) FROM _e_keys),
-                  (SELECT count(*) FROM _e_keys) - count(*),
+                  (SELECT count(*) FROM _e_checked WHERE reason IS NULL)
+                  - (SELECT coalesce(sum(copies - 1), 0) FROM _e_keys) - count(*),
                   count(*), count(*) FILTER (WHERE kind = 'track'),
                   count(*) FILTER (WHERE kind = 'identify'), count(*) FILTER (WHERE kind = 'page'),
                   count(*) FILTER (WHERE kind = 'alias')
@@ -195,12 +249,16 @@ def load_events(
 
 def _link_identities(con: duckdb.DuckDBPyConnection, load_id: str, source: str) -> int:
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _e_traits AS SELECT user_id,
-            NULLIF(trim(traits ->> 'email'), '') AS email,
-            NULLIF(trim(traits ->> 'phone'), '') AS phone,
-            NULLIF(upper(trim(coalesce(traits ->> 'country', traits -> 'address' ->> 'country'))),
-                   '') AS region
-        FROM _e_new WHERE kind = 'identify' AND user_id IS NOT NULL AND traits IS NOT NULL"""
+        """CREATE OR REPLACE TEMP TABLE _e_traits AS SELECT e.user_id,
+            NULLIF(trim(e.traits ->> 'email'), '') AS email,
+            NULLIF(trim(e.traits ->> 'phone'), '') AS phone,
+            -- National numbers are read against the country in the traits, else the one on
+            -- the customer's record.
+            coalesce(NULLIF(upper(trim(coalesce(e.traits ->> 'country',
+                                                  e.traits -> 'address' ->> 'country'))), ''),
+                     c.country) AS region
+        FROM _e_new e LEFT JOIN customers c ON c.customer_id = e.user_id
+        WHERE e.kind = 'identify' AND e.user_id IS NOT NULL AND e.traits IS NOT NULL"""
     )
     normalise_emails(con, "_e_traits", "email", "_e_email")
     normalise_phones(con, "_e_traits", "phone", "region", "_e_phone")

@@ -159,11 +159,18 @@ def _accept_sqlite(engine: Engine, groups: Sequence[EventGroup]) -> list[AcceptR
     batches = []
     for group in groups:
         at = _sqlite_time(group.received_at)
-        batches.append([
-            (message.message_id or str(uuid.uuid4()), group.key_id, message.type,
-             message.payload().decode(), at)
-            for message in group.messages
-        ])
+        batches.append(
+            [
+                (
+                    message.message_id or str(uuid.uuid4()),
+                    group.key_id,
+                    message.type,
+                    message.payload().decode(),
+                    at,
+                )
+                for message in group.messages
+            ]
+        )
     results = []
     with _one_writer(engine), engine.begin() as connection:
         cursor = connection.connection.cursor()
@@ -253,8 +260,16 @@ def quarantine(
                 raw = repr(raw_messages[index])
             if len(raw) > _MAX_QUARANTINED_BYTES:
                 raw = raw[:_MAX_QUARANTINED_BYTES] + "…(cut)"
-        rows.append({"key_id": key_id, "received_at": received_at, "message_index": index,
-                     "field": field, "reason": reason, "payload": raw})
+        rows.append(
+            {
+                "key_id": key_id,
+                "received_at": received_at,
+                "message_index": index,
+                "field": field,
+                "reason": reason,
+                "payload": raw,
+            }
+        )
     if not rows:
         return 0
     with _one_writer(store.engine), store.engine.begin() as connection:

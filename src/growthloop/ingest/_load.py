@@ -96,6 +96,8 @@ def load_file(
     load_id = f"load_{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:8]}"
     con = store.con
     step(0, _STEPS)
+    # Line numbers of CSV records come from insertion order.
+    con.execute("SET preserve_insertion_order = true")
     raw = read_source(
         con,
         path,

@@ -146,8 +146,7 @@ def _rules(present: set[str], options: LoadOptions) -> list[tuple[str, str, str,
             "bad_timestamp",
             "ordered_at",
             "ordered_at",
-            f"'timestamp ' || ordered_at || ' is not {expected}"
-            f"; pass --timestamp-format'",
+            f"'timestamp ' || ordered_at || ' is not {expected}; pass --timestamp-format'",
         ),
     ]
     for column in ("order_id", "customer_id", "product_id", "title", "country", "currency"):
@@ -222,6 +221,9 @@ def load_orders(
         else "false"
     )
     reason, column, value, message = reason_case(_rules(present, options))
+    ordered_at = timestamp_utc(
+        "ordered_at", options.source_timezone, options.timestamp_format, present_list
+    )
     # One pass: project, type and check every row.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _o_checked AS SELECT *, {reason} AS reason
@@ -229,7 +231,7 @@ def load_orders(
             {decimal("quantity")} AS q_num,
             {decimal("unit_price")} AS p_num,
             {decimal("amount")} AS a_num,
-            {timestamp_utc("ordered_at", options.source_timezone, options.timestamp_format)} AS ts,
+            {ordered_at} AS ts,
             upper(coalesce(currency, {literal(options.currency)})) AS cur,
             {cancel} AS is_cancel
         FROM (SELECT {", ".join([select, *missing])} FROM {raw.table}))"""

@@ -310,8 +310,10 @@ def _problem(error: ErrorDetails, index: int | None, message_type: str | None) -
     elif kind == "string_too_short":
         text = f"{what} needs '{name}' (it is empty)"
     elif kind.startswith(("datetime", "date_")):
-        text = (f"'{name}' must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z, "
-                f"got {_describe(value)}")
+        text = (
+            f"'{name}' must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z, "
+            f"got {_describe(value)}"
+        )
     elif kind == "value_error":
         text = f"'{name}' is invalid: {error.get('ctx', {}).get('error', error['msg'])}"
     else:
@@ -383,9 +385,7 @@ def _validate(
         for error in exc.errors():
             position = int(error["loc"][0])
             bad.add(position)
-            problems.append(
-                _problem(error, indexes[position], _message_type_of(raws[position]))
-            )
+            problems.append(_problem(error, indexes[position], _message_type_of(raws[position])))
     good = [i for i in range(len(raws)) if i not in bad]
     return _MESSAGES.validate_python([raws[i] for i in good]) if good else []
 
@@ -418,9 +418,11 @@ def parse_batch(
     raws = body.get("batch")
     if not isinstance(raws, list):
         problem = MessageProblem(
-            None, "batch",
+            None,
+            "batch",
             "a batch request needs 'batch', a list of messages"
-            if raws is None else f"'batch' must be a list of messages, got {_describe(raws)}",
+            if raws is None
+            else f"'batch' must be a list of messages, got {_describe(raws)}",
         )
         raise PayloadError(problem.message, [problem])
     shared = _batch_fields(body)

@@ -60,6 +60,9 @@ class RawSource:
     columns: list[str]
     rows: int
     parse_rejects: list[ParseReject] = field(default_factory=list)
+    # Source columns that are typed timestamps (Parquet): name -> "tz" or "naive". Their value
+    # is also available, typed, as the column "__ts:<name>" (naive UTC for "tz").
+    typed_timestamps: dict[str, str] = field(default_factory=dict)
 
 
 def fingerprint(path: Path) -> str:
@@ -413,15 +416,23 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Raw
             f"DESCRIBE SELECT * FROM read_parquet({_sql_str(str(path))})"
         ).fetchall()
         casts = []
+        typed: dict[str, str] = {}
         for name, type_name, *_ in described:
             quoted = '"' + str(name).replace('"', '""') + '"'
+            typed_name = '"__ts:' + str(name).replace('"', '""') + '"'
             kind = str(type_name).upper()
             if kind.endswith("[]"):
                 expr = f"to_json({quoted})::VARCHAR"
             elif kind.startswith(("STRUCT", "MAP", "JSON")):
                 expr = f"to_json({quoted})::VARCHAR"
             elif kind.startswith("TIMESTAMP WITH TIME ZONE"):
-                expr = f"strftime({quoted} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')"
+                expr = f"{quoted}::VARCHAR"  # '2024-01-01 10:00:00+00' (session time zone UTC)
+                typed[str(name)] = "tz"
+                casts.append(f"{quoted} AT TIME ZONE 'UTC' AS {typed_name}")
+            elif kind.startswith("TIMESTAMP"):
+                expr = f"{quoted}::VARCHAR"
+                typed[str(name)] = "naive"
+                casts.append(f"{quoted}::TIMESTAMP AS {typed_name}")
             else:
                 expr = f"{quoted}::VARCHAR"
             casts.append(f"{expr} AS {quoted}")
@@ -435,7 +446,9 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Raw
     except duckdb.Error as exc:
         raise _read_error(path, exc) from exc
     rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-    return RawSource(path, "parquet", table, [str(d[0]) for d in described], rows)
+    return RawSource(
+        path, "parquet", table, [str(d[0]) for d in described], rows, typed_timestamps=typed
+    )
 
 
 def read_source(

@@ -35,7 +35,9 @@ def project(
     """SELECT list turning the file's columns into canonical ones (trimmed text, '' → NULL).
 
     ``required`` lists alternatives: each inner sequence needs at least one present column.
-    Returns the SQL, the canonical columns present, and the unmapped source columns.
+    Returns the SQL, the canonical columns present (plus ``__typed_tz_<field>`` or
+    ``__typed_naive_<field>`` for fields read from typed timestamps), and the unmapped source
+    columns.
     """
     allowed = set(canonical)
     for source, target in mapping.items():
@@ -50,6 +52,7 @@ def project(
                 f"its columns are: {', '.join(raw.columns[:30])}"
             )
     chosen: dict[str, str] = {}
+    chosen_typed: list[str] = []
     for source, target in mapping.items():
         chosen[target] = source
     by_alias = dict(aliases or {})
@@ -66,26 +69,55 @@ def project(
                 "or use a --preset"
             )
     select = [f"NULLIF(trim({ident(src)}), '') AS {ident(dst)}" for dst, src in chosen.items()]
+    # Typed timestamps (Parquet) travel beside their text, so they need not be parsed again.
+    for dst, src in chosen.items():
+        kind = raw.typed_timestamps.get(src)
+        if kind is not None:
+            select.append(f"{ident('__ts:' + src)} AS {ident(f'__typed_{kind}_{dst}')}")
+            chosen_typed.append(f"__typed_{kind}_{dst}")
     used = set(chosen.values())
     unmapped = [c for c in raw.columns if c not in used]
     if keep_unmapped:
         select += [f"NULLIF(trim({ident(c)}), '') AS {ident('extra:' + c)}" for c in unmapped]
     select.append("__line")
-    return ", ".join(select), list(chosen), unmapped
+    return ", ".join(select), list(chosen) + chosen_typed, unmapped
 
 
-def timestamp_utc(text_expr: str, source_timezone: str, fmt: str | None) -> str:
-    """Parse text to a naive UTC ``TIMESTAMP``: values with an offset are converted; values
-    without one are read in ``source_timezone``. ``NULL`` when it cannot be parsed."""
+def timestamp_utc(
+    text_expr: str, source_timezone: str, fmt: str | None, present: Sequence[str] = ()
+) -> str:
+    """Parse text to a naive UTC ``TIMESTAMP``: values with an offset (``Z``, ``+01:00``) are
+    converted; values without one are read in ``source_timezone``. ``NULL`` when it cannot be
+    parsed. The offset test looks at the last characters only (no regular expression).
+
+    When ``present`` (from :func:`project`) shows the field came from a typed timestamp, that
+    value is used instead of parsing text.
+    """
+    if f"__typed_tz_{text_expr}" in present:
+        return ident(f"__typed_tz_{text_expr}")
+    if f"__typed_naive_{text_expr}" in present:
+        typed = ident(f"__typed_naive_{text_expr}")
+        if source_timezone.upper() in ("UTC", "ETC/UTC", "Z"):
+            return typed
+        return f"(({typed}) AT TIME ZONE {literal(source_timezone)}) AT TIME ZONE 'UTC'"
     naive = (
         f"TRY_STRPTIME({text_expr}, {literal(fmt)})"
         if fmt
         else f"TRY_CAST({text_expr} AS TIMESTAMP)"
     )
+    local = (
+        naive
+        if source_timezone.upper() in ("UTC", "ETC/UTC", "Z")
+        else f"(({naive}) AT TIME ZONE {literal(source_timezone)}) AT TIME ZONE 'UTC'"
+    )
+    has_offset = (
+        f"(length({text_expr}) > 10 AND (right({text_expr}, 1) IN ('Z', 'z') "
+        f"OR substr({text_expr}, -6, 1) IN ('+', '-') OR substr({text_expr}, -5, 1) IN ('+', '-')"
+        f" OR substr({text_expr}, -3, 1) IN ('+', '-')))"
+    )
     return (
-        f"CASE WHEN regexp_matches({text_expr}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
-        f"THEN TRY_CAST({text_expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
-        f"ELSE ({naive} AT TIME ZONE {literal(source_timezone)}) AT TIME ZONE 'UTC' END"
+        f"CASE WHEN {has_offset} THEN TRY_CAST({text_expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+        f"ELSE {local} END"
     )
 
 

@@ -48,6 +48,8 @@ class AnalyticalStore:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET threads = {int(threads)}")
         con.execute("SET TimeZone = 'UTC'")
+        # DuckDB's own progress bar would write into the CLI's output (and --json).
+        con.execute("SET enable_progress_bar = false")
         store = cls(con, path)
         store.migrate()
         return store
