@@ -33,7 +33,9 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     # The world is dirty on purpose: the report must show what was rejected.
     assert orders.rows_rejected > 0
     html = result.report.read_text()
-    assert html.count("<svg") >= 3
+    assert html.count("<svg") >= 5
+    assert result.profiles == 300
+    assert "Customer profiles and RFM segments" in html and "RFM grid" in html
     customers = re.search(r"<b>([\d,]+)</b><span>customers</span>", html)
     assert customers is not None and int(customers.group(1).replace(",", "")) <= 300
     assert f'<td>orders.parquet</td><td>orders</td><td class="n">{orders.rows_read:,}</td>' in html

@@ -15,7 +15,8 @@ from typing import Any
 from growthloop.errors import ConfigError
 from growthloop.generate import WorldSpec, generate_world
 from growthloop.ingest import LoadSummary, load_file, options_for
-from growthloop.report import data_quality_section, render_report
+from growthloop.profile import build_profiles
+from growthloop.report import data_quality_section, profiles_section, render_report
 from growthloop.workspace import Workspace
 
 __all__ = ["DemoResult", "run_demo"]
@@ -40,6 +41,7 @@ class DemoResult:
     loads: list[LoadSummary] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     world_counts: dict[str, int] = field(default_factory=dict)
+    profiles: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class DemoResult:
             "report": str(self.report),
             "world": str(self.world),
             "world_counts": self.world_counts,
+            "profiles": self.profiles,
             "loads": [s.to_dict() for s in self.loads],
             "stage_seconds": self.stage_seconds,
         }
@@ -101,10 +104,14 @@ def run_demo(
             )
         result.stage_seconds["ingest"] = time.perf_counter() - step
         step = time.perf_counter()
+        notify("building customer profiles and RFM segments")
+        result.profiles = build_profiles(ws.analytical).customers
+        result.stage_seconds["profiles"] = time.perf_counter() - step
+        step = time.perf_counter()
         notify("writing the report")
         render_report(
             result.report,
-            [data_quality_section(ws.analytical)],
+            [data_quality_section(ws.analytical), profiles_section(ws.analytical)],
             title="growthloop demo report",
             subtitle=f"A generated shop: {customers:,} customers, seed {seed}, "
             f"{spec.days} days from {spec.start:%d %b %Y}",

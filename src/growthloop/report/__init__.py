@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from growthloop.report._build import render_report
+from growthloop.report._profiles import profiles_section
 from growthloop.report._quality import data_quality_section
 from growthloop.report._section import Section
 
-__all__ = ["Section", "data_quality_section", "render_report"]
+__all__ = ["Section", "data_quality_section", "profiles_section", "render_report"]
