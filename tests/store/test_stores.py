@@ -16,14 +16,21 @@ from growthloop.store._schema import MIGRATIONS
 
 
 def _roundtrip(store: OperationalStore) -> None:
-    assert store.revision() == "0002"
+    assert store.revision() == "0003"
     with store.session() as session:
         session.add(AuditRecord(at=datetime(2024, 1, 1), actor="test", action="ping", detail="{}"))
         session.commit()
     tables = set(sa.inspect(store.engine).get_table_names())
-    assert {"api_keys", "event_inbox", "event_rejects", "audit_log", "alembic_version"} <= tables
+    assert {
+        "api_keys",
+        "event_inbox",
+        "event_rejects",
+        "segments",
+        "audit_log",
+        "alembic_version",
+    } <= tables
     # Migrating again is a no-op.
-    assert store.migrate() == "0002"
+    assert store.migrate() == "0003"
     with store.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 1
 

@@ -9,6 +9,7 @@ from growthloop.cli import (  # noqa: F401
     _ingest,
     _keys,
     _profile,
+    _segment,
     _serve,
     _workspace,
 )

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKey", "AuditRecord", "Base", "EventReject", "InboxEvent"]
+__all__ = ["ApiKey", "AuditRecord", "Base", "EventReject", "InboxEvent", "SegmentVersion"]
 
 
 class Base(DeclarativeBase):
@@ -79,3 +79,16 @@ class EventReject(Base):
     field: Mapped[str | None] = mapped_column(String(200), nullable=True)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SegmentVersion(Base):
+    """One version of a segment document (JSON of :class:`SegmentDefinition`)."""
+
+    __tablename__ = "segments"
+
+    segment_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -125,6 +125,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        2,
+        "segment membership",
+        """
+        CREATE TABLE segment_membership (
+            segment_id VARCHAR NOT NULL,
+            canonical_id VARCHAR NOT NULL,
+            entered_at TIMESTAMP NOT NULL,
+            exited_at TIMESTAMP,
+            version INTEGER NOT NULL
+        );
+        CREATE TABLE segment_state (
+            segment_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            evaluated_at TIMESTAMP NOT NULL,
+            members BIGINT NOT NULL,
+            profiles_as_of TIMESTAMP
+        );
+        """,
+    )
+)
+
 VIEWS: dict[str, str] = {
     # Order lines with the canonical customer id (guests keep NULL).
     "v_order_lines": """

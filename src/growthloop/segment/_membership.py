@@ -1,0 +1,240 @@
+"""Materialised segment membership with entry/exit history, updated incrementally.
+
+``segment_membership`` keeps one row per stay in a segment (``entered_at``, ``exited_at``; an
+open stay has no ``exited_at``). :func:`refresh_segment` evaluates everyone; :func:`update_segment`
+evaluates only the customers whose membership can have changed since the last evaluation:
+
+- customers with events that arrived since then (``received_at``) or that fell inside the
+  evaluation horizon since then (``timestamp``);
+- customers with events leaving a time window since then: for a condition "within W days",
+  events with ``timestamp`` in ``[last - W, now - W)``; likewise for "last performed ... days
+  ago" (expiry, not a nightly rebuild).
+
+Because a customer's membership depends only on that customer's data (see ``_compile``), the
+incremental result equals a full rebuild; a new segment version or a new profile build triggers
+a full refresh.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import ibis
+
+from growthloop.errors import GrowthloopError
+from growthloop.segment._compile import CompileContext, SegmentError, compile_members
+from growthloop.segment._model import (
+    LastPerformedNode,
+    PerformedNode,
+    SegmentDefinition,
+    SegmentRefNode,
+    walk,
+)
+from growthloop.store import AnalyticalStore
+
+__all__ = ["MembershipChange", "refresh_segment", "update_segment"]
+
+Resolver = Any  # Callable[[str], SegmentDefinition]
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """What one evaluation changed."""
+
+    segment_id: str
+    version: int
+    evaluated_at: datetime
+    mode: str  # "full" or "incremental"
+    customers_evaluated: int
+    entered: int
+    exited: int
+    members: int
+    elapsed_seconds: float
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _profiles(store: AnalyticalStore) -> Any:
+    if (
+        store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'profiles'")
+        == 0
+    ):
+        raise SegmentError("there are no profiles yet; run `growthloop profile build` first")
+    return store.ibis.table("profiles")
+
+
+def _windows(definition: SegmentDefinition, resolve: Resolver) -> list[tuple[str, int]]:
+    """(event, days) of every time window in the tree, following segment references."""
+    out: list[tuple[str, int]] = []
+    stack, seen = [definition], {definition.id}
+    while stack:
+        current = stack.pop()
+        for node in walk(current.condition):
+            if isinstance(node, PerformedNode) and node.within_days:
+                out.append((node.event, node.within_days))
+            elif isinstance(node, LastPerformedNode) and node.days_ago:
+                out.append((node.event, node.days_ago))
+            elif isinstance(node, SegmentRefNode) and node.segment not in seen:
+                seen.add(node.segment)
+                stack.append(resolve(node.segment))
+    return out
+
+
+def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
+    rows = store.rows(
+        "SELECT version, evaluated_at, profiles_as_of FROM segment_state WHERE segment_id = ?",
+        [segment_id],
+    )
+    return rows[0] if rows else None
+
+
+def _evaluate(
+    store: AnalyticalStore,
+    definition: SegmentDefinition,
+    resolve: Resolver,
+    at: datetime,
+    restrict: str | None,
+) -> None:
+    """Members (among ``restrict``'s ids, or everyone) into temp table ``_seg_members``."""
+    db = store.ibis
+    profiles = _profiles(store)
+    events = db.table("v_events")
+    if restrict is not None:
+        scope = db.table(restrict)
+        profiles = profiles.semi_join(scope, "canonical_id")
+        events = events.semi_join(scope, "canonical_id")
+    ctx = CompileContext(profiles=profiles, events=events, at=at, resolve=resolve)
+    members = compile_members(definition.condition, ctx).intersect(profiles.select("canonical_id"))
+    sql = ibis.to_sql(members.distinct(), dialect="duckdb")
+    store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {sql}")
+
+
+def _apply(
+    store: AnalyticalStore, segment_id: str, version: int, at: datetime, scope: str | None
+) -> tuple[int, int, int]:
+    con = store.con
+    in_scope = f"AND canonical_id IN (SELECT canonical_id FROM {scope})" if scope else ""
+    entered = int(
+        con.execute(
+            """SELECT count(*) FROM _seg_members m WHERE NOT EXISTS (
+            SELECT 1 FROM segment_membership s WHERE s.segment_id = ? AND s.exited_at IS NULL
+              AND s.canonical_id = m.canonical_id)""",
+            [segment_id],
+        ).fetchall()[0][0]
+    )
+    exited = int(
+        con.execute(
+            f"""SELECT count(*) FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL
+            {in_scope} AND canonical_id NOT IN (SELECT canonical_id FROM _seg_members)""",
+            [segment_id],
+        ).fetchall()[0][0]
+    )
+    con.execute(
+        f"""UPDATE segment_membership SET exited_at = ? WHERE segment_id = ?
+            AND exited_at IS NULL {in_scope}
+            AND canonical_id NOT IN (SELECT canonical_id FROM _seg_members)""",
+        [at, segment_id],
+    )
+    con.execute(
+        """INSERT INTO segment_membership
+        SELECT ?, m.canonical_id, ?, NULL, ? FROM _seg_members m WHERE NOT EXISTS (
+            SELECT 1 FROM segment_membership s WHERE s.segment_id = ? AND s.exited_at IS NULL
+              AND s.canonical_id = m.canonical_id)""",
+        [segment_id, at, version, segment_id],
+    )
+    members = int(
+        con.execute(
+            "SELECT count(*) FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL",
+            [segment_id],
+        ).fetchall()[0][0]
+    )
+    con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
+    profiles_as_of = con.execute("SELECT max(as_of) FROM profiles").fetchall()[0][0]
+    con.execute(
+        "INSERT INTO segment_state VALUES (?, ?, ?, ?, ?)",
+        [segment_id, version, at, members, profiles_as_of],
+    )
+    return entered, exited, members
+
+
+def refresh_segment(
+    store: AnalyticalStore,
+    definition: SegmentDefinition,
+    version: int,
+    resolve: Resolver,
+    *,
+    at: datetime | None = None,
+) -> MembershipChange:
+    """Evaluate every customer and record who entered and who left."""
+    started = time.perf_counter()
+    moment = at or _now()
+    with store.transaction():
+        _evaluate(store, definition, resolve, moment, None)
+        evaluated = int(store.scalar("SELECT count(*) FROM profiles"))
+        entered, exited, members = _apply(store, definition.id, version, moment, None)
+    return MembershipChange(
+        definition.id,
+        version,
+        moment,
+        "full",
+        evaluated,
+        entered,
+        exited,
+        members,
+        time.perf_counter() - started,
+    )
+
+
+def update_segment(
+    store: AnalyticalStore,
+    definition: SegmentDefinition,
+    version: int,
+    resolve: Resolver,
+    *,
+    at: datetime | None = None,
+) -> MembershipChange:
+    """Re-evaluate only the customers whose membership can have changed (see module doc)."""
+    started = time.perf_counter()
+    moment = at or _now()
+    state = _state(store, definition.id)
+    profiles_as_of = store.scalar("SELECT max(as_of) FROM profiles")
+    if state is None or state["version"] != version or state["profiles_as_of"] != profiles_as_of:
+        # A new definition or a new profile build: everyone may have changed.
+        return refresh_segment(store, definition, version, resolve, at=moment)
+    last: datetime = state["evaluated_at"]
+    if moment < last:
+        raise GrowthloopError(
+            f"cannot evaluate segment {definition.id!r} at {moment}, before its last "
+            f"evaluation at {last}; use a later time or a full refresh"
+        )
+    clauses = ["(received_at > ?)", "(timestamp >= ? AND timestamp < ?)"]
+    params: list[Any] = [last, last, moment]
+    for event, days in _windows(definition, resolve):
+        width = timedelta(days=days)
+        clauses.append("(event = ? AND timestamp >= ? AND timestamp < ?)")
+        params += [event, last - width, moment - width]
+    with store.transaction():
+        store.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _seg_scope AS SELECT DISTINCT canonical_id "
+            f"FROM v_events WHERE {' OR '.join(clauses)}",
+            params,
+        )
+        evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
+        _evaluate(store, definition, resolve, moment, "_seg_scope")
+        entered, exited, members = _apply(store, definition.id, version, moment, "_seg_scope")
+    return MembershipChange(
+        definition.id,
+        version,
+        moment,
+        "incremental",
+        evaluated,
+        entered,
+        exited,
+        members,
+        time.perf_counter() - started,
+    )
