@@ -16,7 +16,14 @@ from growthloop.errors import ConfigError
 from growthloop.generate import WorldSpec, generate_world
 from growthloop.ingest import LoadSummary, load_file, options_for
 from growthloop.profile import build_profiles
-from growthloop.report import data_quality_section, profiles_section, render_report
+from growthloop.report import (
+    data_quality_section,
+    profiles_section,
+    render_report,
+    segments_section,
+)
+from growthloop.segment import create_segment, parse_segment
+from growthloop.segment.examples import EXAMPLE_SEGMENTS
 from growthloop.workspace import Workspace
 
 __all__ = ["DemoResult", "run_demo"]
@@ -42,6 +49,7 @@ class DemoResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     world_counts: dict[str, int] = field(default_factory=dict)
     profiles: int = 0
+    segments: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +58,7 @@ class DemoResult:
             "world": str(self.world),
             "world_counts": self.world_counts,
             "profiles": self.profiles,
+            "segments": self.segments,
             "loads": [s.to_dict() for s in self.loads],
             "stage_seconds": self.stage_seconds,
         }
@@ -105,13 +114,29 @@ def run_demo(
         result.stage_seconds["ingest"] = time.perf_counter() - step
         step = time.perf_counter()
         notify("building customer profiles and RFM segments")
-        result.profiles = build_profiles(ws.analytical).customers
+        build = build_profiles(ws.analytical)
+        result.profiles = build.customers
         result.stage_seconds["profiles"] = time.perf_counter() - step
+        step = time.perf_counter()
+        notify("creating example segments")
+        for document in EXAMPLE_SEGMENTS:
+            _, _, change = create_segment(
+                analytical=ws.analytical,
+                operational=ws.operational,
+                definition=parse_segment(document),
+                at=build.as_of,
+            )
+            result.segments[change.segment_id] = change.members
+        result.stage_seconds["segments"] = time.perf_counter() - step
         step = time.perf_counter()
         notify("writing the report")
         render_report(
             result.report,
-            [data_quality_section(ws.analytical), profiles_section(ws.analytical)],
+            [
+                data_quality_section(ws.analytical),
+                profiles_section(ws.analytical),
+                segments_section(ws.analytical, ws.operational),
+            ],
             title="growthloop demo report",
             subtitle=f"A generated shop: {customers:,} customers, seed {seed}, "
             f"{spec.days} days from {spec.start:%d %b %Y}",

@@ -6,5 +6,12 @@ from growthloop.report._build import render_report
 from growthloop.report._profiles import profiles_section
 from growthloop.report._quality import data_quality_section
 from growthloop.report._section import Section
+from growthloop.report._segments import segments_section
 
-__all__ = ["Section", "data_quality_section", "profiles_section", "render_report"]
+__all__ = [
+    "Section",
+    "data_quality_section",
+    "profiles_section",
+    "render_report",
+    "segments_section",
+]
