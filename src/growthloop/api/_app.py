@@ -22,7 +22,7 @@ from growthloop import __version__
 from growthloop.api._committer import InboxCommitter
 from growthloop.api._deps import utc_now
 from growthloop.api._errors import ApiError, error_response
-from growthloop.api.routes import health, segment
+from growthloop.api.routes import health, profiles, segment, segments
 from growthloop.config import ServerConfig
 from growthloop.errors import GrowthloopError, NotFoundError, StoreError
 from growthloop.ingest._segment import SegmentBatch
@@ -79,12 +79,17 @@ def create_app(
     app.state.keys = KeyCache(store, ttl_seconds=key_cache_seconds)
     app.state.inbox = InboxCommitter(store)
     app.state.clock = clock
+    app.state.analytical_path = (
+        workspace.root / workspace.config.analytical.path if workspace is not None else None
+    )
     # Browsers (analytics.js) post from any site, as to Segment's own API.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                        allow_headers=["*"], max_age=86_400)
     _add_error_handlers(app)
     app.include_router(health.router)
     app.include_router(segment.router)
+    app.include_router(profiles.router)
+    app.include_router(segments.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

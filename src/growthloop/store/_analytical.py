@@ -54,6 +54,22 @@ class AnalyticalStore:
         store.migrate()
         return store
 
+    @classmethod
+    def open_read_only(cls, path: Path, *, memory_limit: str = "1GB") -> AnalyticalStore:
+        """Open an existing DuckDB file for reading only (no migrations). Fails with a
+        :class:`StoreError` while another process writes to it."""
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"the analytical store {path.name} is busy or missing ({str(exc)[:120]}); "
+                "retry in a moment"
+            ) from exc
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        return cls(con, path)
+
     def migrate(self) -> list[int]:
         """Apply the schema migrations not applied yet; return their versions."""
         con = self.con
