@@ -4,8 +4,8 @@
 open stay has no ``exited_at``). :func:`refresh_segment` evaluates everyone; :func:`update_segment`
 evaluates only the customers whose membership can have changed since the last evaluation:
 
-- customers with events that arrived since then (``received_at``) or that fell inside the
-  evaluation horizon since then (``timestamp``);
+- customers with events loaded since then (loads finished after the last evaluation's
+  wall-clock time) or that the advancing evaluation time brought into view (``timestamp``);
 - customers with events leaving a time window since then: for a condition "within W days",
   events with ``timestamp`` in ``[last - W, now - W)``; likewise for "last performed ... days
   ago" (expiry, not a nightly rebuild).
@@ -87,7 +87,8 @@ def _windows(definition: SegmentDefinition, resolve: Resolver) -> list[tuple[str
 
 def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
     rows = store.rows(
-        "SELECT version, evaluated_at, profiles_as_of FROM segment_state WHERE segment_id = ?",
+        "SELECT version, evaluated_at, profiles_as_of, evaluated_wall FROM segment_state "
+        "WHERE segment_id = ?",
         [segment_id],
     )
     return rows[0] if rows else None
@@ -156,7 +157,7 @@ def _apply(
     con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
     profiles_as_of = con.execute("SELECT max(as_of) FROM profiles").fetchall()[0][0]
     con.execute(
-        "INSERT INTO segment_state VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO segment_state VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
         [segment_id, version, at, members, profiles_as_of],
     )
     return entered, exited, members
@@ -212,8 +213,11 @@ def update_segment(
             f"cannot evaluate segment {definition.id!r} at {moment}, before its last "
             f"evaluation at {last}; use a later time or a full refresh"
         )
-    clauses = ["(received_at > ?)", "(timestamp >= ? AND timestamp < ?)"]
-    params: list[Any] = [last, last, moment]
+    # Events loaded since the last evaluation (by the loads' wall-clock times), and events
+    # that the advancing evaluation time brought into view.
+    clauses = ["(load_id IN (SELECT load_id FROM loads WHERE finished_at >= ?))",
+               "(timestamp >= ? AND timestamp < ?)"]
+    params: list[Any] = [state["evaluated_wall"], last, moment]
     for event, days in _windows(definition, resolve):
         width = timedelta(days=days)
         clauses.append("(event = ? AND timestamp >= ? AND timestamp < ?)")

@@ -142,7 +142,8 @@ MIGRATIONS.append(
             version INTEGER NOT NULL,
             evaluated_at TIMESTAMP NOT NULL,
             members BIGINT NOT NULL,
-            profiles_as_of TIMESTAMP
+            profiles_as_of TIMESTAMP,
+            evaluated_wall TIMESTAMP NOT NULL  -- wall-clock time, to find loads since
         );
         """,
     )
