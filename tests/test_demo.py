@@ -39,6 +39,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert set(result.segments) == {"engaged-browsers", "vip-at-risk"}
     assert all(0 < n < 300 for n in result.segments.values())
     assert "Rule segments" in html and "engaged-browsers" in html
+    assert result.clusters >= 2 and "Customer clusters" in html
     customers = re.search(r"<b>([\d,]+)</b><span>customers</span>", html)
     assert customers is not None and int(customers.group(1).replace(",", "")) <= 300
     assert f'<td>orders.parquet</td><td>orders</td><td class="n">{orders.rows_read:,}</td>' in html

@@ -17,12 +17,13 @@ from growthloop.generate import WorldSpec, generate_world
 from growthloop.ingest import LoadSummary, load_file, options_for
 from growthloop.profile import build_profiles
 from growthloop.report import (
+    clusters_section,
     data_quality_section,
     profiles_section,
     render_report,
     segments_section,
 )
-from growthloop.segment import create_segment, parse_segment
+from growthloop.segment import cluster_customers, create_segment, parse_segment
 from growthloop.segment.examples import EXAMPLE_SEGMENTS
 from growthloop.workspace import Workspace
 
@@ -50,6 +51,7 @@ class DemoResult:
     world_counts: dict[str, int] = field(default_factory=dict)
     profiles: int = 0
     segments: dict[str, int] = field(default_factory=dict)
+    clusters: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,7 @@ class DemoResult:
             "world_counts": self.world_counts,
             "profiles": self.profiles,
             "segments": self.segments,
+            "clusters": self.clusters,
             "loads": [s.to_dict() for s in self.loads],
             "stage_seconds": self.stage_seconds,
         }
@@ -129,6 +132,11 @@ def run_demo(
             result.segments[change.segment_id] = change.members
         result.stage_seconds["segments"] = time.perf_counter() - step
         step = time.perf_counter()
+        notify("clustering customers")
+        clusters = cluster_customers(ws.analytical)
+        result.clusters = clusters.k or 0
+        result.stage_seconds["clusters"] = time.perf_counter() - step
+        step = time.perf_counter()
         notify("writing the report")
         render_report(
             result.report,
@@ -136,6 +144,7 @@ def run_demo(
                 data_quality_section(ws.analytical),
                 profiles_section(ws.analytical),
                 segments_section(ws.analytical, ws.operational),
+                clusters_section(ws.analytical),
             ],
             title="growthloop demo report",
             subtitle=f"A generated shop: {customers:,} customers, seed {seed}, "

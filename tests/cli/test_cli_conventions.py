@@ -57,11 +57,26 @@ def test_usage_error_exit_2(tmp_path: Path) -> None:
     assert _run("init", "--no-such-option")[0] == 2
 
 
-@pytest.mark.parametrize("command", [
-    ["init"], ["ingest"], ["customer", "show"], ["rejects"], ["keys", "create"], ["keys", "list"],
-    ["keys", "revoke"], ["serve"], ["events", "flush"], ["generate"], ["demo"],
-    ["profile", "build"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["init"],
+        ["ingest"],
+        ["customer", "show"],
+        ["rejects"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
+        ["serve"],
+        ["events", "flush"],
+        ["generate"],
+        ["demo"],
+        ["profile", "build"],
+        ["segment", "create"],
+        ["segment", "update"],
+        ["cluster"],
+    ],
+)
 def test_help_has_an_example(command: list[str]) -> None:
     code, out, _ = _run(*command, "--help")
     assert code == 0

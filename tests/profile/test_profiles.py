@@ -78,6 +78,40 @@ def test_feature_values(workspace: Workspace, tmp_path: Path) -> None:
     assert c1["interest_tags"][0] in {"Kitchen", "Lighting"}
     assert rows["C2"]["reachable_channels"] == []  # no consent
     assert rows["C2"]["recency_days"] == 21
+    assert c1["peak_season_share"] == 0.0  # no order in November or December
+    # The last visit is the product view on 2024-01-21 (calendar days, like recency).
+    assert c1["last_visit_at"] == datetime(2024, 1, 21, 20, 0)
+    assert c1["days_since_last_visit"] == 20
+    assert rows["C2"]["days_since_last_visit"] is None  # no events at all
+    assert rows["C2"]["peak_season_share"] == 0.0
+
+
+def test_peak_season_share_and_last_visit(workspace: Workspace, tmp_path: Path) -> None:
+    _shop(workspace, tmp_path)
+    orders = tmp_path / "season.csv"
+    orders.write_text("order_id,customer_id,product_id,quantity,unit_price,ordered_at\n"
+                      "O30,C3,P1,1,10.00,2024-11-20 10:00:00\n"
+                      "O31,C3,P2,1,30.00,2024-12-02 10:00:00\n"
+                      "O31,C3,P1,1,10.00,2024-12-02 10:00:00\n"
+                      "O32,C3,P1,1,10.00,2025-01-05 10:00:00\n"
+                      "O33,C3,P1,1,10.00,2025-01-20 10:00:00\n")
+    load_file(workspace.analytical, "orders", orders, options_for("orders"))
+    events = tmp_path / "season.jsonl"
+    events.write_text("\n".join([
+        _event(40, "C3", "Product Viewed", "2024-12-01T20:00:00Z", product_id="P2"),
+        _event(41, "C3", "Email Sent", "2025-01-06T10:00:00Z"),
+        _event(42, "C3", "Product Viewed", "2025-01-12T20:00:00Z", product_id="P2"),
+    ]) + "\n")
+    load_file(workspace.analytical, "events", events, options_for("events"))
+    build_profiles(workspace.analytical, as_of=datetime(2025, 1, 10))
+    c3 = workspace.analytical.rows("SELECT * FROM profiles WHERE canonical_id = 'C3'")[0]
+    # Two of three orders before the as-of date fall in November-December (O31 has two lines).
+    assert c3["orders"] == 3
+    assert c3["peak_season_share"] == pytest.approx(2 / 3)
+    # An email sent to the customer is seen activity but not a visit; later events are ignored.
+    assert c3["last_seen_at"] == datetime(2025, 1, 6, 10, 0)
+    assert c3["last_visit_at"] == datetime(2024, 12, 1, 20, 0)
+    assert c3["days_since_last_visit"] == 40
 
 
 def test_no_data_after_as_of_leaks(workspace: Workspace, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from growthloop.cli import (  # noqa: F401
+    _cluster,
     _customer,
     _demo,
     _events,

@@ -33,7 +33,7 @@ def _profile(first: np.datetime64, days: int, gifting: bool) -> npt.NDArray[np.f
     factor = _WEEKDAY[weekday].astype(np.float64)
     november, december = month == 10, month == 11
     if gifting:
-        season = np.full(days, 0.1)
+        season = np.full(days, 0.05)  # gift buyers hardly shop outside the gifting season
         season[(november & (day >= 10)) | (december & (day <= 22))] = 8.0
         season[(month == 1) & (day <= 14)] = 1.5
         season[(month == 4) & (day <= 12)] = 1.5

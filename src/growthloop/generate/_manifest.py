@@ -18,7 +18,7 @@ from growthloop.generate._spec import WorldSpec
 
 __all__ = ["FILES", "GENERATOR_VERSION", "describe_world"]
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"  # 1.1: segments set further apart, so clustering can find them
 FILES = {
     "customers": "customers.parquet",
     "products": "products.parquet",

@@ -5,8 +5,9 @@ Three layers, as marketers think of them:
 - coarse: country, timezone, signup date and source, tenure;
 - medium: reachable channels, consent, identities;
 - fine: purchase behaviour (RFM inputs, cadence, returns, diversity, affinities, discount
-  sensitivity) and engagement (browsing, carts, email opens and clicks, channel, device,
-  active hours and weekdays), and interest tags.
+  sensitivity, share of orders in the November-December peak) and engagement (browsing, carts,
+  email opens and clicks, channel, device, active hours and weekdays, days since the last
+  visit), and interest tags.
 
 ``as_of`` makes the profile use only data strictly before that instant, so models can be trained
 without leakage. Everything is one Ibis expression, so it runs on any Ibis backend.
@@ -155,6 +156,7 @@ def profile_expr(db: Any, as_of: datetime) -> Any:
         top_category_share=joined.top_category_share,
         top_brand=joined.top_brand,
         discount_share=joined.discount_share,
+        peak_season_share=joined.peak_season_share,
         # fine: engagement
         events=joined.events.fill_null(0),
         product_views=joined.product_views.fill_null(0),
@@ -169,6 +171,8 @@ def profile_expr(db: Any, as_of: datetime) -> Any:
         active_hour=joined.active_hour,
         active_weekday=joined.active_weekday,
         last_seen_at=joined.last_seen_at,
+        last_visit_at=joined.last_visit_at,
+        days_since_last_visit=as_of_date.delta(joined.last_visit_at.date(), unit="day"),
         interest_tags=joined.interest_tags,
         as_of=ibis.literal(as_of),
     )

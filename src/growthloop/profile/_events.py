@@ -1,5 +1,10 @@
 """Engagement per customer, point in time: browsing, carts, email engagement, channel and
-device preference, active hours and weekdays."""
+device preference, active hours and weekdays.
+
+``last_seen_at`` is the customer's latest event of any kind, emails sent to them included;
+``last_visit_at`` is the latest event the customer made themselves on the site or app (pages,
+product views, carts, orders): an email sent to a customer who stopped coming is not a visit.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ def event_features(db: Any, as_of: datetime) -> Any:
     """One row per canonical customer with at least one event before ``as_of``."""
     ev = _known(db, as_of)
     name = ev.event
-    is_email = name.isin(_EMAIL)
+    # Page and identify events have no event name: they are not emails.
+    is_email = name.isin(_EMAIL).fill_null(False)
     sent = (name == "Email Sent").sum()
     opened = (name == "Email Opened").sum()
     clicked = (name == "Email Clicked").sum()
@@ -36,6 +42,7 @@ def event_features(db: Any, as_of: datetime) -> Any:
         emails_opened=opened,
         emails_clicked=clicked,
         last_seen_at=ev.timestamp.max(),
+        last_visit_at=ev.timestamp.max(where=~is_email),
         preferred_channel=ev.context["channel"].str.mode(where=~is_email),
         preferred_device=ev.context["device"].str.mode(where=~is_email),
         active_hour=ev.timestamp.hour().mode(where=~is_email),

@@ -1,8 +1,12 @@
 """Purchase behaviour per customer, point in time: RFM inputs, cadence, returns, diversity,
-category and brand affinity, discount sensitivity.
+category and brand affinity, discount sensitivity, seasonality.
 
 Recency counts calendar-day boundaries between the last order's date and the as-of date (as
 DuckDB's and Spark's ``date_diff('day')`` do), not whole 24-hour periods.
+
+Seasonality is the share of a customer's orders placed in the November-December gifting peak
+(``peak_season_share``, months of the UTC order time): gift buyers place most of theirs there,
+everyday buyers about a quarter.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Any
 import ibis
 from ibis import _
 
-__all__ = ["order_features"]
+__all__ = ["PEAK_MONTHS", "category_spend", "order_features"]
+
+PEAK_MONTHS = (11, 12)  # the gifting season: November and December
 
 
 def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
@@ -33,6 +39,7 @@ def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
     as_of_date = ibis.literal(as_of).date()
     base = lines.group_by("canonical_id").aggregate(
         orders=lines.order_id.nunique(where=sale),
+        peak_orders=lines.order_id.nunique(where=sale & lines.ordered_at.month().isin(PEAK_MONTHS)),
         first_order_at=lines.ordered_at.min(where=sale),
         last_order_at=lines.ordered_at.max(where=sale),
         gross_revenue=lines.amount.sum(where=sale).cast("float64"),
@@ -56,9 +63,10 @@ def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
             discount_share=ibis.ifelse(
                 _.sale_lines > 0, _.discounted_lines / _.sale_lines, ibis.null()
             ),
+            peak_season_share=ibis.ifelse(_.orders > 0, _.peak_orders / _.orders, ibis.null()),
             frequency=_.orders,
         )
-        .drop("discounted_lines", "sale_lines")
+        .drop("discounted_lines", "sale_lines", "peak_orders")
     )
     base = base.mutate(recency_days=as_of_date.delta(base.last_order_at.date(), unit="day"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from growthloop.report._build import render_report
+from growthloop.report._clusters import clusters_section
 from growthloop.report._profiles import profiles_section
 from growthloop.report._quality import data_quality_section
 from growthloop.report._section import Section
@@ -10,6 +11,7 @@ from growthloop.report._segments import segments_section
 
 __all__ = [
     "Section",
+    "clusters_section",
     "data_quality_section",
     "profiles_section",
     "render_report",

@@ -3,6 +3,10 @@ documents compiled to Ibis, with membership history updated incrementally; clust
 
 from __future__ import annotations
 
+from growthloop.segment._cluster import ClusterReport, MethodResult, cluster_customers
+from growthloop.segment._cluster_describe import ClusterSummary
+from growthloop.segment._cluster_features import ClusterError
+from growthloop.segment._cluster_store import CLUSTER_METHODS, cluster_members
 from growthloop.segment._compile import SegmentError
 from growthloop.segment._documents import (
     get_segment,
@@ -22,10 +26,17 @@ from growthloop.segment._service import (
 )
 
 __all__ = [
+    "CLUSTER_METHODS",
     "RFM_SEGMENTS",
+    "ClusterError",
+    "ClusterReport",
+    "ClusterSummary",
     "MembershipChange",
+    "MethodResult",
     "SegmentDefinition",
     "SegmentError",
+    "cluster_customers",
+    "cluster_members",
     "create_segment",
     "export_members",
     "get_segment",
