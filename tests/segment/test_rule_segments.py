@@ -284,3 +284,22 @@ def test_create_from_yaml_file(workspace: Workspace, tmp_path: Path) -> None:
     bad.write_text("id: gb\nname: x\ncondition: [1, 2\n")
     with pytest.raises(SegmentError, match="bad.yaml is not valid YAML"):
         read_segment_file(bad)
+
+
+def test_a_cluster_saved_as_a_segment(workspace: Workspace, tmp_path: Path) -> None:
+    _shop(workspace, tmp_path)
+    build_profiles(workspace.analytical, as_of=T0)
+    document = parse_segment(_doc({"type": "in_cluster", "method": "kmeans", "cluster": 1},
+                                  "cluster-1"))
+    with pytest.raises(SegmentError, match="run `growthloop cluster` first"):
+        create_segment(analytical=workspace.analytical, operational=workspace.operational,
+                       definition=document, at=T0)
+    workspace.analytical.con.execute(
+        "CREATE TABLE clusters AS SELECT * FROM (VALUES ('C1', 'kmeans', 1), "
+        "('C3', 'kmeans', 1), ('C2', 'kmeans', 0), ('C4', 'gmm', 1)) "
+        "AS t(canonical_id, method, cluster)")
+    _, _, change = create_segment(analytical=workspace.analytical,
+                                  operational=workspace.operational, definition=document, at=T0)
+    assert change.members == 2
+    members = {r["canonical_id"] for r in segment_members(workspace.analytical, "cluster-1")[1]}
+    assert members == {"C1", "C3"}

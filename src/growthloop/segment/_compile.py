@@ -22,6 +22,7 @@ import ibis
 from growthloop.errors import GrowthloopError
 from growthloop.segment._model import (
     AndNode,
+    ClusterNode,
     LastPerformedNode,
     NotNode,
     OrNode,
@@ -49,6 +50,7 @@ class CompileContext:
     events: Any  # Ibis table v_events (canonical_id, event, timestamp, properties, ...)
     at: datetime
     resolve: Callable[[str], SegmentDefinition]
+    clusters: Any = None  # Ibis table (canonical_id, method, cluster) when clustering has run
 
 
 def _compare(column: Any, op: str, value: Any) -> Any:
@@ -153,6 +155,12 @@ def compile_members(node: Any, ctx: CompileContext, *, seen: tuple[str, ...] = (
         return profiles.filter(profiles.rfm_segment.isin(node.segments)).select("canonical_id")
     if isinstance(node, RandomBucketNode):
         return _random_bucket(node, ctx)
+    if isinstance(node, ClusterNode):
+        clusters = ctx.clusters
+        if clusters is None:
+            raise SegmentError("no clusters are stored yet; run `growthloop cluster` first")
+        chosen = clusters.filter(clusters.method == node.method, clusters.cluster == node.cluster)
+        return chosen.select("canonical_id").semi_join(ctx.profiles, "canonical_id")
     if isinstance(node, SegmentRefNode):
         if node.segment in seen:
             raise SegmentError(

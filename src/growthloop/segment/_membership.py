@@ -109,7 +109,11 @@ def _evaluate(
         scope = db.table(restrict)
         profiles = profiles.semi_join(scope, "canonical_id")
         events = events.semi_join(scope, "canonical_id")
-    ctx = CompileContext(profiles=profiles, events=events, at=at, resolve=resolve)
+    has_clusters = store.scalar("SELECT count(*) FROM information_schema.tables "
+                                "WHERE table_name = 'clusters'")
+    clusters = db.table("clusters") if has_clusters else None
+    ctx = CompileContext(profiles=profiles, events=events, at=at, resolve=resolve,
+                         clusters=clusters)
     members = compile_members(definition.condition, ctx).intersect(profiles.select("canonical_id"))
     sql = ibis.to_sql(members.distinct(), dialect="duckdb")
     store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {sql}")

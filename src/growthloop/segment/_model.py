@@ -10,6 +10,7 @@ Node types:
 - ``in_segment``: member of another segment (cycles are refused);
 - ``rfm_segment``: in one of the named RFM segments;
 - ``random_bucket``: a stable pseudo-random share of customers, by hashing (salt, customer id);
+- ``in_cluster``: in a cluster of the latest clustering run (a cluster saved as a segment);
 - ``and``, ``or``, ``not``.
 
 Unknown fields, wrong types and empty windows are refused with the path of the bad node.
@@ -26,6 +27,7 @@ from growthloop.segment._rfm import RFM_SEGMENTS
 
 __all__ = [
     "AndNode",
+    "ClusterNode",
     "Condition",
     "LastPerformedNode",
     "NotNode",
@@ -163,6 +165,14 @@ class RandomBucketNode(_Node):
     percent: float = Field(gt=0, le=100)
 
 
+class ClusterNode(_Node):
+    """In a cluster of the latest ``growthloop cluster`` run (saving a cluster as a segment)."""
+
+    type: Literal["in_cluster"]
+    method: Literal["kmeans", "gmm", "dbscan"] = "kmeans"
+    cluster: int = Field(ge=-1)
+
+
 class AndNode(_Node):
     type: Literal["and"]
     conditions: list[Condition] = Field(min_length=1)
@@ -185,6 +195,7 @@ Condition = Annotated[
     | SegmentRefNode
     | RfmSegmentNode
     | RandomBucketNode
+    | ClusterNode
     | AndNode
     | OrNode
     | NotNode,
