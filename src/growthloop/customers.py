@@ -85,8 +85,22 @@ def show_customer(store: AnalyticalStore, identity: str, *, recent: int = 10) ->
         "WHERE canonical_id = ? ORDER BY timestamp DESC LIMIT ?",
         [canonical, recent],
     )
+    has_profiles = store.scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'profiles'"
+    )
+    profile = None
+    if has_profiles:
+        found = store.rows("SELECT * FROM profiles WHERE canonical_id = ?", [canonical])
+        profile = found[0] if found else None
+    segments = store.rows(
+        "SELECT segment_id, entered_at FROM segment_membership WHERE canonical_id = ? "
+        "AND exited_at IS NULL ORDER BY segment_id",
+        [canonical],
+    )
     return {
         "canonical_id": canonical,
+        "profile": profile,
+        "segments": segments,
         "identities": identities,
         "links": links,
         "merges": merges,

@@ -280,6 +280,11 @@ def test_create_from_yaml_file(workspace: Workspace, tmp_path: Path) -> None:
         at=T0,
     )
     assert (version, changed, change.members) == (1, True, 3)
+    from growthloop.customers import show_customer
+
+    view = show_customer(workspace.analytical, "C1")
+    assert view["profile"]["country"] == "GB"
+    assert [s["segment_id"] for s in view["segments"]] == ["gb"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: gb\nname: x\ncondition: [1, 2\n")
     with pytest.raises(SegmentError, match="bad.yaml is not valid YAML"):

@@ -63,6 +63,29 @@ def show(
                 f"record {rec['customer_id']}: {rec['name'] or ''} {rec['email'] or ''} "
                 f"{rec['phone'] or ''} {rec['country'] or ''} {rec['timezone'] or ''}"
             )
+        profile = view["profile"]
+        if profile:
+            shown = (
+                "rfm_segment",
+                "orders",
+                "monetary",
+                "recency_days",
+                "average_order_value",
+                "top_category",
+                "interest_tags",
+                "email_open_rate",
+                "preferred_channel",
+                "reachable_channels",
+                "as_of",
+            )
+            card = Table(title="profile", show_header=False)
+            card.add_column("")
+            card.add_column("")
+            for name in shown:
+                card.add_row(name.replace("_", " "), str(profile.get(name)))
+            console.print(card)
+        if view["segments"]:
+            console.print("segments: " + ", ".join(s["segment_id"] for s in view["segments"]))
         o = view["orders"]
         console.print(
             f"orders {o['orders'] or 0}, net revenue {o['net_revenue'] or 0}, "
