@@ -17,7 +17,7 @@ from growthloop.ingest._options import LoadOptions
 from growthloop.ingest._rejects import insert_parse_rejects
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import MAX_FIELD_CHARS, ident, literal, project, timestamp_utc
-from growthloop.ingest._upsert import upsert
+from growthloop.ingest._upsert import keyed_counts, upsert
 
 __all__ = ["CUSTOMER_FIELDS", "load_customers"]
 
@@ -141,25 +141,7 @@ def load_customers(
         compare=["email", "phone", "name", "country", "timezone", "created_at", "traits"],
     )
     links = _link_contacts(con, load_id, source)
-    rows_read = raw.rows + len(raw.parse_rejects)
-    rejected = int(
-        con.execute("SELECT count(*) FROM _c_checked WHERE reason IS NOT NULL").fetchall()[0][0]
-    ) + len(raw.parse_rejects)
-    duplicates = int(
-        con.execute(
-            "SELECT count(*) FROM _c_checked WHERE reason IS NULL AND newest > 1"
-        ).fetchall()[0][0]
-    )
-    counts = {
-        "rows_read": rows_read,
-        "rejected": rejected,
-        "duplicates": duplicates,
-        "new": new,
-        "updated": updated,
-        "unchanged": unchanged,
-        "already_loaded": unchanged,
-        "loaded": new + updated,
-    }
+    counts = keyed_counts(con, "_c_checked", raw, (new, updated, unchanged))
     by_reason, cleared = _reasons(con, load_id)
     return counts, by_reason, cleared, links
 

@@ -12,7 +12,7 @@ from growthloop.ingest._options import LoadOptions
 from growthloop.ingest._rejects import insert_parse_rejects, reason_case
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import MAX_FIELD_CHARS, decimal, literal, project
-from growthloop.ingest._upsert import upsert
+from growthloop.ingest._upsert import keyed_counts, upsert
 
 __all__ = ["PRODUCT_FIELDS", "load_products"]
 
@@ -127,24 +127,7 @@ def load_products(
         key="product_id",
         compare=["title", "description", "category", "brand", "price", "currency", "tags"],
     )
-    rejected = int(
-        con.execute("SELECT count(*) FROM _p_checked WHERE reason IS NOT NULL").fetchall()[0][0]
-    ) + len(raw.parse_rejects)
-    duplicates = int(
-        con.execute(
-            "SELECT count(*) FROM _p_checked WHERE reason IS NULL AND newest > 1"
-        ).fetchall()[0][0]
-    )
-    counts = {
-        "rows_read": raw.rows + len(raw.parse_rejects),
-        "rejected": rejected,
-        "duplicates": duplicates,
-        "new": new,
-        "updated": updated,
-        "unchanged": unchanged,
-        "already_loaded": unchanged,
-        "loaded": new + updated,
-    }
+    counts = keyed_counts(con, "_p_checked", raw, (new, updated, unchanged))
     by_reason = {
         str(r): int(n)
         for r, n in con.execute(

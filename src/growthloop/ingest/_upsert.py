@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 import duckdb
 
-__all__ = ["upsert"]
+from growthloop.ingest._source import RawSource
+
+__all__ = ["keyed_counts", "upsert"]
 
 
 def upsert(
@@ -37,3 +39,25 @@ def upsert(
         int(counts.get("updated", 0)),
         int(counts.get("unchanged", 0)),
     )
+
+
+def keyed_counts(
+    con: duckdb.DuckDBPyConnection, checked: str, raw: RawSource, outcome: tuple[int, int, int]
+) -> dict[str, int]:
+    """The summary counts of a keyed load (customers, products) whose checked rows are in
+    ``checked`` (columns ``reason`` and ``newest``, the row's rank among rows with its key)."""
+    new, updated, unchanged = outcome
+    rejected, duplicates = con.execute(
+        f"SELECT count(*) FILTER (WHERE reason IS NOT NULL), "
+        f"count(*) FILTER (WHERE reason IS NULL AND newest > 1) FROM {checked}"
+    ).fetchall()[0]
+    return {
+        "rows_read": raw.rows + len(raw.parse_rejects),
+        "rejected": int(rejected) + len(raw.parse_rejects),
+        "duplicates": int(duplicates),
+        "new": new,
+        "updated": updated,
+        "unchanged": unchanged,
+        "already_loaded": unchanged,
+        "loaded": new + updated,
+    }
