@@ -85,11 +85,8 @@ def show_customer(store: AnalyticalStore, identity: str, *, recent: int = 10) ->
         "WHERE canonical_id = ? ORDER BY timestamp DESC LIMIT ?",
         [canonical, recent],
     )
-    has_profiles = store.scalar(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'profiles'"
-    )
     profile = None
-    if has_profiles:
+    if store.has_table("profiles"):
         found = store.rows("SELECT * FROM profiles WHERE canonical_id = ?", [canonical])
         profile = found[0] if found else None
     segments = store.rows(

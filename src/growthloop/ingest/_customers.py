@@ -14,7 +14,7 @@ import duckdb
 from growthloop.ingest._contacts import normalise_column, normalise_emails, normalise_phones
 from growthloop.ingest._normalize import normalise_country, normalise_timezone
 from growthloop.ingest._options import LoadOptions
-from growthloop.ingest._rejects import insert_parse_rejects
+from growthloop.ingest._rejects import insert_parse_rejects, reasons
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import MAX_FIELD_CHARS, ident, literal, project, timestamp_utc
 from growthloop.ingest._upsert import keyed_counts, upsert
@@ -142,7 +142,7 @@ def load_customers(
     )
     links = _link_contacts(con, load_id, source)
     counts = keyed_counts(con, "_c_checked", raw, (new, updated, unchanged))
-    by_reason, cleared = _reasons(con, load_id)
+    by_reason, cleared = reasons(con, load_id)
     return counts, by_reason, cleared, links
 
 
@@ -161,14 +161,3 @@ def _link_contacts(con: duckdb.DuckDBPyConnection, load_id: str, source: str) ->
               AND l.right_value = c.value)"""
     )
     return int(con.execute("SELECT count(*) FROM identity_links").fetchall()[0][0]) - before
-
-
-def _reasons(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[dict[str, int], dict[str, int]]:
-    rows = con.execute(
-        "SELECT action, reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1, 2 "
-        "ORDER BY 3 DESC",
-        [load_id],
-    ).fetchall()
-    by_reason = {str(r): int(n) for a, r, n in rows if a == "row_rejected"}
-    cleared = {str(r): int(n) for a, r, n in rows if a == "value_cleared"}
-    return by_reason, cleared

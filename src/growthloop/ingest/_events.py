@@ -17,7 +17,7 @@ import duckdb
 
 from growthloop.ingest._contacts import normalise_emails, normalise_phones
 from growthloop.ingest._options import LoadOptions
-from growthloop.ingest._rejects import insert_parse_rejects, reason_case
+from growthloop.ingest._rejects import insert_parse_rejects, reason_case, reasons
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import literal, project, timestamp_utc
 
@@ -237,14 +237,7 @@ def _load_events(
         "page": int(row[6]),
         "alias": int(row[7]),
     }
-    by_reason = {
-        str(r): int(n)
-        for r, n in con.execute(
-            "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC",
-            [load_id],
-        ).fetchall()
-    }
-    return counts, by_reason, {}, links
+    return counts, reasons(con, load_id)[0], {}, links
 
 
 def _link_identities(con: duckdb.DuckDBPyConnection, load_id: str, source: str) -> int:

@@ -16,7 +16,7 @@ import duckdb
 
 from growthloop.ingest._normalize import normalise_country
 from growthloop.ingest._options import LoadOptions
-from growthloop.ingest._rejects import insert_parse_rejects, reason_case
+from growthloop.ingest._rejects import insert_parse_rejects, reason_case, reasons
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import MAX_FIELD_CHARS, decimal, literal, project, timestamp_utc
 
@@ -298,13 +298,7 @@ def load_orders(
     counts = _counts(con, raw)
     counts["new_products"] = new_products
     counts["new_customers"] = new_customers
-    by_reason = dict(
-        con.execute(
-            "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1 ORDER BY 2 DESC",
-            [load_id],
-        ).fetchall()
-    )
-    return OrdersResult(counts, {str(k): int(v) for k, v in by_reason.items()})
+    return OrdersResult(counts, reasons(con, load_id)[0])
 
 
 def _country_table(con: duckdb.DuckDBPyConnection, table: str, default: str | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from growthloop.ingest._options import LoadOptions
-from growthloop.ingest._rejects import insert_parse_rejects, reason_case
+from growthloop.ingest._rejects import insert_parse_rejects, reason_case, reasons
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import MAX_FIELD_CHARS, decimal, literal, project
 from growthloop.ingest._upsert import keyed_counts, upsert
@@ -128,10 +128,4 @@ def load_products(
         compare=["title", "description", "category", "brand", "price", "currency", "tags"],
     )
     counts = keyed_counts(con, "_p_checked", raw, (new, updated, unchanged))
-    by_reason = {
-        str(r): int(n)
-        for r, n in con.execute(
-            "SELECT reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1", [load_id]
-        ).fetchall()
-    }
-    return counts, by_reason, {}, 0
+    return counts, reasons(con, load_id)[0], {}, 0

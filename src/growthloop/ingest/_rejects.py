@@ -8,7 +8,7 @@ import duckdb
 
 from growthloop.ingest._source import ParseReject
 
-__all__ = ["insert_parse_rejects", "reason_case"]
+__all__ = ["insert_parse_rejects", "reason_case", "reasons"]
 
 
 def insert_parse_rejects(
@@ -39,3 +39,15 @@ def reason_case(rules: Sequence[tuple[str, str, str, str, str]]) -> tuple[str, s
     value = "CASE " + " ".join(f"WHEN {c} THEN left({v}, 200)" for c, _, _, v, _ in rules) + " END"
     message = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, _, _, m in rules) + " END"
     return reason, column, value, message
+
+
+def reasons(con: duckdb.DuckDBPyConnection, load_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows rejected and values cleared by a load, per reason, most frequent first."""
+    rows = con.execute(
+        "SELECT action, reason, count(*) FROM rejects WHERE load_id = ? GROUP BY 1, 2 "
+        "ORDER BY 3 DESC, 2",
+        [load_id],
+    ).fetchall()
+    rejected = {str(r): int(n) for a, r, n in rows if a == "row_rejected"}
+    cleared = {str(r): int(n) for a, r, n in rows if a == "value_cleared"}
+    return rejected, cleared

@@ -33,12 +33,6 @@ _MEANS = (
 )
 
 
-def _has_table(store: AnalyticalStore, name: str) -> bool:
-    count = store.scalar(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    )
-    return bool(count)
-
 
 def _cluster_name(row: dict[str, Any]) -> str:
     name = "noise" if row["cluster"] < 0 else f"cluster {row['cluster']}"
@@ -125,7 +119,7 @@ def clusters_section(store: AnalyticalStore) -> Section:
     ClusterError
         If nothing has been clustered yet.
     """
-    if not (_has_table(store, "cluster_runs") and _has_table(store, "cluster_summaries")):
+    if not (store.has_table("cluster_runs") and store.has_table("cluster_summaries")):
         raise ClusterError("no clusters are stored yet; run `growthloop cluster` first")
     runs = {r["method"]: r for r in store.rows("SELECT * FROM cluster_runs")}
     if not runs:

@@ -161,10 +161,7 @@ class FeatureMatrix:
 
 def has_table(store: AnalyticalStore, name: str) -> bool:
     """Whether the analytical store has a table or view called ``name``."""
-    count = store.scalar(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    )
-    return bool(count)
+    return store.has_table(name)
 
 
 def _profiles(store: AnalyticalStore) -> Any:

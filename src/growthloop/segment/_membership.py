@@ -60,10 +60,7 @@ def _now() -> datetime:
 
 
 def _profiles(store: AnalyticalStore) -> Any:
-    if (
-        store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'profiles'")
-        == 0
-    ):
+    if not store.has_table("profiles"):
         raise SegmentError("there are no profiles yet; run `growthloop profile build` first")
     return store.ibis.table("profiles")
 
@@ -109,9 +106,7 @@ def _evaluate(
         scope = db.table(restrict)
         profiles = profiles.semi_join(scope, "canonical_id")
         events = events.semi_join(scope, "canonical_id")
-    has_clusters = store.scalar("SELECT count(*) FROM information_schema.tables "
-                                "WHERE table_name = 'clusters'")
-    clusters = db.table("clusters") if has_clusters else None
+    clusters = db.table("clusters") if store.has_table("clusters") else None
     ctx = CompileContext(profiles=profiles, events=events, at=at, resolve=resolve,
                          clusters=clusters)
     members = compile_members(definition.condition, ctx).intersect(profiles.select("canonical_id"))

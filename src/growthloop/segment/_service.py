@@ -16,12 +16,7 @@ __all__ = ["create_segment", "export_members", "segment_members", "update_segmen
 
 
 def _profile_fields(analytical: AnalyticalStore) -> list[str] | None:
-    if (
-        analytical.scalar(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'profiles'"
-        )
-        == 0
-    ):
+    if not analytical.has_table("profiles"):
         return None
     return [str(r[0]) for r in analytical.con.execute("DESCRIBE profiles").fetchall()]
 

@@ -34,9 +34,7 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 def profile_view(store: AnalyticalStore, identity: str) -> dict[str, Any]:
     """The profile of the customer behind ``identity`` (any of their identities)."""
     canonical = find_canonical_id(store, identity)
-    if not store.scalar(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'profiles'"
-    ):
+    if not store.has_table("profiles"):
         raise NotFoundError("no profiles have been built; run `growthloop profile build`")
     rows = store.rows("SELECT * FROM profiles WHERE canonical_id = ?", [canonical])
     if not rows:
