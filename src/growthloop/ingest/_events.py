@@ -256,12 +256,18 @@ def _link_identities(con: duckdb.DuckDBPyConnection, load_id: str, source: str) 
     normalise_emails(con, "_e_traits", "email", "_e_email")
     normalise_phones(con, "_e_traits", "phone", "region", "_e_phone")
     before = int(con.execute("SELECT count(*) FROM identity_links").fetchall()[0][0])
+    # Distinct pairs first: tens of millions of events carry a few million pairs, and a
+    # two-column DISTINCT stays within a small memory limit where the wide one did not.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _e_pairs AS SELECT DISTINCT user_id, anonymous_id
+        FROM _e_new WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL"""
+    )
     con.execute(
         f"""INSERT INTO identity_links
         SELECT DISTINCT lk, lv, rk, rv, {literal(source)}, {literal(load_id)}, now()::TIMESTAMP
         FROM (
             SELECT 'customer' AS lk, user_id AS lv, 'anonymous' AS rk, anonymous_id AS rv
-            FROM _e_new WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL
+            FROM _e_pairs
             UNION ALL
             SELECT 'customer', user_id, 'anonymous', previous_id FROM _e_new WHERE kind = 'alias'
             UNION ALL

@@ -16,6 +16,7 @@ without leakage. Everything is one Ibis expression, so it runs on any Ibis backe
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ import ibis
 
 from growthloop.profile._catalogue import derive_categories, product_categories
 from growthloop.profile._events import browse_categories, event_features
+from growthloop.profile._json import json_text
 from growthloop.profile._orders import category_spend, order_features
 from growthloop.segment._rfm import rfm_expr
 from growthloop.store import AnalyticalStore
@@ -76,8 +78,19 @@ def _interest_tags(db: Any, as_of: datetime, categories: Any) -> Any:
     )
 
 
-def profile_expr(db: Any, as_of: datetime) -> Any:
-    """The profile table as an Ibis expression (see the module docstring)."""
+Stage = Callable[[str, Any], Any]
+
+
+def _inline(name: str, expr: Any) -> Any:
+    return expr
+
+
+def profile_expr(db: Any, as_of: datetime, *, stage: Stage = _inline) -> Any:
+    """The profile table as an Ibis expression (see the module docstring).
+
+    ``stage(name, expr)`` may materialise an intermediate result and return a table of it;
+    by default everything stays one expression.
+    """
     products = db.table("products")
     derived = product_categories(db)
     categories = products.left_join(derived, "product_id").select(
@@ -86,10 +99,14 @@ def profile_expr(db: Any, as_of: datetime) -> Any:
         brand=products.brand,
         list_price=products.price,
     )
+    categories = stage("categories", categories)
     customers = db.table("v_customers")
-    customers = customers.filter(customers.created_at.isnull() | (customers.created_at < as_of))
-    orders = order_features(db, as_of, categories)
-    events = event_features(db, as_of)
+    customers = stage(
+        "customers",
+        customers.filter(customers.created_at.isnull() | (customers.created_at < as_of)),
+    )
+    orders = stage("orders", order_features(db, as_of, categories))
+    events = stage("events", event_features(db, as_of))
     ids = (
         customers.select("canonical_id")
         .union(orders.select("canonical_id"))
@@ -98,7 +115,7 @@ def profile_expr(db: Any, as_of: datetime) -> Any:
     )
     identities = db.table("identities")
     identity_counts = identities.group_by("canonical_id").aggregate(identities=identities.count())
-    tags = _interest_tags(db, as_of, categories)
+    tags = stage("tags", _interest_tags(db, as_of, categories))
 
     joined = (
         ids.left_join(customers, "canonical_id")
@@ -114,7 +131,7 @@ def profile_expr(db: Any, as_of: datetime) -> Any:
     )
     as_of_date = ibis.literal(as_of).date()
     started = ibis.coalesce(joined.created_at, joined.first_order_at, joined.last_seen_at)
-    consent = joined.traits["marketing_opt_in"].str.lower().isin(["true", "yes", "1", "y"])
+    consent = json_text(joined.traits, "marketing_opt_in").lower().isin(["true", "yes", "1", "y"])
     has_email = joined.email.notnull()
     has_phone = joined.phone.notnull()
     channels = ibis.array(
@@ -129,7 +146,7 @@ def profile_expr(db: Any, as_of: datetime) -> Any:
         "country",
         "timezone",
         "created_at",
-        signup_source=joined.traits["signup_source"].str,
+        signup_source=json_text(joined.traits, "signup_source"),
         tenure_days=as_of_date.delta(started.date(), unit="day"),
         # medium
         has_email=has_email,
@@ -190,8 +207,22 @@ def build_profiles(
     moment = as_of or default_as_of(store)
     derive_categories(store)
     db = store.ibis
-    sql = ibis.to_sql(rfm_expr(profile_expr(db, moment), bins=rfm_bins), dialect="duckdb")
-    store.con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+
+    def stage(name: str, expr: Any) -> Any:
+        # Intermediate results as temp tables: smaller queries compile and run faster.
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_{name} AS {sql}")
+        staged.append(f"_profile_{name}")
+        return db.table(f"_profile_{name}")
+
+    staged: list[str] = []
+    try:
+        expr = rfm_expr(profile_expr(db, moment, stage=stage), bins=rfm_bins)
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        store.con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+    finally:
+        for name in staged:
+            store.con.execute(f"DROP TABLE IF EXISTS {name}")
     count = int(store.scalar(f"SELECT count(*) FROM {table}"))
     columns = [str(r[0]) for r in store.con.execute(f"DESCRIBE {table}").fetchall()]
     return ProfileBuild(moment, count, columns, time.perf_counter() - started)

@@ -6,11 +6,14 @@ words, colours, sizes and pack words removed; terms in at least two products) cl
 k-means (Lloyd; scikit-learn), k about sqrt(n / 2) between 5 and 40. Each cluster is named by
 its two heaviest centroid terms ("bag / lunch"); each product is tagged with its three
 heaviest terms. The result is stored in
-``product_categories`` and used wherever a product's category is missing.
+``product_categories`` and used wherever a product's category is missing. It is recomputed only
+when the uncategorised products' text (or the seed) changed since the last run: a fingerprint of
+the input is kept in ``product_categories_state``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from typing import Any
@@ -24,6 +27,7 @@ __all__ = ["derive_categories", "product_categories"]
 
 log = logging.getLogger(__name__)
 _TABLE = "product_categories"
+_STATE = "product_categories_state"
 # Words that describe a variant, not what the product is: colours, sizes, pack words.
 _VARIANT_WORDS = frozenset(
     """
@@ -39,17 +43,35 @@ def product_categories(db: Any) -> Any:
     return db.table(_TABLE)
 
 
+def _fingerprint(rows: list[Any], seed: int) -> str:
+    digest = hashlib.sha256(str(seed).encode())
+    for product_id, text in rows:
+        digest.update(f"{product_id}\x1f{text}\x1e".encode())
+    return digest.hexdigest()
+
+
 def derive_categories(store: AnalyticalStore, *, seed: int = 0) -> int:
-    """(Re)compute categories for uncategorised products; return how many got one."""
-    store.con.execute(
+    """(Re)compute categories for uncategorised products; return how many have one.
+
+    Nothing is recomputed when the input is the same as at the last run.
+    """
+    con = store.con
+    con.execute(
         f"CREATE TABLE IF NOT EXISTS {_TABLE} (product_id VARCHAR, derived_category VARCHAR, "
         "derived_tags VARCHAR[])"
     )
-    rows = store.con.execute(
+    con.execute(f"CREATE TABLE IF NOT EXISTS {_STATE} (fingerprint VARCHAR NOT NULL)")
+    rows = con.execute(
         "SELECT product_id, concat_ws(' ', title, description) FROM products "
         "WHERE category IS NULL AND coalesce(title, description) IS NOT NULL ORDER BY product_id"
     ).fetchall()
-    store.con.execute(f"DELETE FROM {_TABLE}")
+    fingerprint = _fingerprint(rows, seed)
+    if con.execute(f"SELECT count(*) FROM {_STATE} WHERE fingerprint = ?",
+                   [fingerprint]).fetchall()[0][0]:
+        return int(con.execute(f"SELECT count(*) FROM {_TABLE}").fetchall()[0][0])
+    con.execute(f"DELETE FROM {_STATE}")
+    con.execute(f"INSERT INTO {_STATE} VALUES (?)", [fingerprint])
+    con.execute(f"DELETE FROM {_TABLE}")
     if len(rows) < 10:
         return 0
     from sklearn.cluster import KMeans

@@ -13,6 +13,8 @@ from typing import Any
 
 import ibis
 
+from growthloop.profile._json import json_text
+
 __all__ = ["browse_categories", "event_features"]
 
 _EMAIL = ("Email Sent", "Email Opened", "Email Clicked", "Email Bounced", "Unsubscribed")
@@ -43,8 +45,8 @@ def event_features(db: Any, as_of: datetime) -> Any:
         emails_clicked=clicked,
         last_seen_at=ev.timestamp.max(),
         last_visit_at=ev.timestamp.max(where=~is_email),
-        preferred_channel=ev.context["channel"].str.mode(where=~is_email),
-        preferred_device=ev.context["device"].str.mode(where=~is_email),
+        preferred_channel=json_text(ev.context, "channel").mode(where=~is_email),
+        preferred_device=json_text(ev.context, "device").mode(where=~is_email),
         active_hour=ev.timestamp.hour().mode(where=~is_email),
         active_weekday=ev.timestamp.day_of_week.full_name().mode(where=~is_email),
     )
@@ -66,8 +68,8 @@ def browse_categories(db: Any, as_of: datetime, categories: Any) -> Any:
     ev = _known(db, as_of)
     views = ev.filter(ev.event == "Product Viewed").select(
         "canonical_id",
-        product_id=ev.properties["product_id"].str,
-        event_category=ev.properties["category"].str,
+        product_id=json_text(ev.properties, "product_id"),
+        event_category=json_text(ev.properties, "category"),
     )
     joined = views.left_join(categories, "product_id").select(
         views.canonical_id, category=ibis.coalesce(views.event_category, categories.category)

@@ -22,39 +22,112 @@ __all__ = ["PEAK_MONTHS", "category_spend", "order_features"]
 PEAK_MONTHS = (11, 12)  # the gifting season: November and December
 
 
-def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
-    """One row per canonical customer with at least one order line before ``as_of``.
-
-    ``categories`` is a table ``(product_id, category, brand, list_price)``.
-    """
+def _lines(db: Any, as_of: datetime, categories: Any) -> Any:
     lines = db.table("v_order_lines")
     lines = lines.filter(
         lines.ordered_at < as_of, lines.canonical_id.notnull(), lines.line_kind != "non_product"
     )
-    lines = lines.left_join(categories, "product_id").select(
+    return lines.left_join(categories, "product_id").select(
         lines, categories.category, categories.brand, categories.list_price
     )
+
+
+def _product_spend(db: Any, as_of: datetime, categories: Any) -> Any:
+    """``(canonical_id, product_id, spend)`` of sale lines: the base of the affinities."""
+    lines = _lines(db, as_of, categories)
+    sales = lines.filter(lines.line_kind == "sale")
+    return sales.group_by(["canonical_id", "product_id"]).aggregate(
+        spend=sales.amount.sum().cast("float64")
+    )
+
+
+def _shares(spend: Any, key: str) -> Any:
+    """``(canonical_id, key, spend, share)``: each customer's spend split by ``key``."""
+    known = spend.filter(spend[key].notnull())
+    by_key = known.group_by(["canonical_id", key]).aggregate(spend=known.spend.sum())
+    total = by_key.group_by("canonical_id").aggregate(total=by_key.spend.sum())
+    return by_key.join(total, "canonical_id").select(
+        "canonical_id", key, "spend", share=_.spend / _.total
+    )
+
+
+def _top(shares: Any, key: str) -> Any:
+    """The row of each customer's largest share (ties: the first ``key`` alphabetically)."""
+    rank = ibis.window(
+        group_by=shares.canonical_id, order_by=[ibis.desc(shares.share), shares[key]]
+    )
+    ranked = shares.mutate(rank=ibis.row_number().over(rank))
+    return ranked.filter(ranked["rank"] == 0)
+
+
+def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
+    """One row per canonical customer with at least one order line before ``as_of``.
+
+    ``categories`` is a table ``(product_id, category, brand, list_price)``. Distinct counts
+    come from per-order and per-product tables rather than DISTINCT aggregates over the lines.
+    """
+    lines = _lines(db, as_of, categories)
     sale = lines.line_kind == "sale"
     ret = lines.line_kind == "return"
     as_of_date = ibis.literal(as_of).date()
     base = lines.group_by("canonical_id").aggregate(
-        orders=lines.order_id.nunique(where=sale),
-        peak_orders=lines.order_id.nunique(where=sale & lines.ordered_at.month().isin(PEAK_MONTHS)),
         first_order_at=lines.ordered_at.min(where=sale),
         last_order_at=lines.ordered_at.max(where=sale),
         gross_revenue=lines.amount.sum(where=sale).cast("float64"),
         returned_revenue=(-lines.amount.sum(where=ret)).cast("float64"),
         items=lines.quantity.sum(where=sale),
         returned_items=(-lines.quantity.sum(where=ret)),
-        distinct_products=lines.product_id.nunique(where=sale),
-        distinct_categories=lines.category.nunique(where=sale),
         discounted_lines=(lines.unit_price < lines.list_price * 0.95).sum(where=sale),
         sale_lines=sale.sum(),
     )
-    base = (
-        base.mutate(
-            returned_revenue=base.returned_revenue.fill_null(0.0),
-            returned_items=base.returned_items.fill_null(0),
+    # One row per order: counts of orders, the peak season, and the gaps between orders.
+    orders = (
+        lines.filter(sale)
+        .group_by(["canonical_id", "order_id"])
+        .aggregate(at=lines.ordered_at.min())
+    )
+    order_counts = orders.group_by("canonical_id").aggregate(
+        orders=orders.count(),
+        peak_orders=orders.at.month().isin(PEAK_MONTHS).sum(),
+    )
+    window = ibis.window(group_by=orders.canonical_id, order_by=orders.at)
+    gaps = orders.mutate(
+        gap=(orders.at.epoch_seconds() - orders.at.lag().over(window).epoch_seconds()) / 86400.0
+    )
+    gaps = gaps.filter(gaps.gap.notnull())
+    cadence = gaps.group_by("canonical_id").aggregate(
+        mean_days_between_orders=gaps.gap.mean(), sd_days_between_orders=gaps.gap.std()
+    )
+    # One row per product bought: diversity, category and brand affinity (share of spend).
+    products = _product_spend(db, as_of, categories)
+    product_counts = products.group_by("canonical_id").aggregate(
+        distinct_products=products.product_id.count()
+    )
+    with_keys = products.left_join(categories, "product_id").select(
+        products.canonical_id, products.spend, categories.category, categories.brand
+    )
+    category_shares = _shares(with_keys, "category")
+    category_counts = category_shares.group_by("canonical_id").aggregate(
+        distinct_categories=category_shares.count()
+    )
+    top = _top(category_shares, "category").select(
+        "canonical_id", top_category="category", top_category_share="share"
+    )
+    top_brand = _top(_shares(with_keys, "brand"), "brand").select(
+        "canonical_id", top_brand="brand"
+    )
+
+    joined = base
+    for part in (order_counts, product_counts, category_counts, cadence, top, top_brand):
+        joined = joined.left_join(part, "canonical_id").drop("canonical_id_right")
+    features = (
+        joined.mutate(
+            orders=joined.orders.fill_null(0),
+            peak_orders=joined.peak_orders.fill_null(0),
+            distinct_products=joined.distinct_products.fill_null(0),
+            distinct_categories=joined.distinct_categories.fill_null(0),
+            returned_revenue=joined.returned_revenue.fill_null(0.0),
+            returned_items=joined.returned_items.fill_null(0),
         )
         .mutate(
             monetary=_.gross_revenue - _.returned_revenue,
@@ -68,75 +141,15 @@ def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
         )
         .drop("discounted_lines", "sale_lines", "peak_orders")
     )
-    base = base.mutate(recency_days=as_of_date.delta(base.last_order_at.date(), unit="day"))
-
-    # Cadence: days between consecutive orders.
-    orders = (
-        lines.filter(sale)
-        .group_by(["canonical_id", "order_id"])
-        .aggregate(at=lines.ordered_at.min())
-    )
-    window = ibis.window(group_by=orders.canonical_id, order_by=orders.at)
-    gaps = orders.mutate(
-        gap=(orders.at.epoch_seconds() - orders.at.lag().over(window).epoch_seconds()) / 86400.0
-    )
-    gaps = gaps.filter(gaps.gap.notnull())
-    cadence = gaps.group_by("canonical_id").aggregate(
-        mean_days_between_orders=gaps.gap.mean(), sd_days_between_orders=gaps.gap.std()
-    )
-
-    # Category and brand affinity: share of spend.
-    spend = (
-        lines.filter(sale & lines.category.notnull())
-        .group_by(["canonical_id", "category"])
-        .aggregate(spend=lines.amount.sum().cast("float64"))
-    )
-    total = spend.group_by("canonical_id").aggregate(total=spend.spend.sum())
-    shares = spend.join(total, "canonical_id").mutate(share=_.spend / _.total)
-    rank = ibis.window(
-        group_by=shares.canonical_id, order_by=[ibis.desc(shares.share), shares.category]
-    )
-    ranked = shares.mutate(rank=ibis.row_number().over(rank))
-    top = ranked.filter(ranked["rank"] == 0).select(
-        "canonical_id", top_category="category", top_category_share="share"
-    )
-    brands = (
-        lines.filter(sale & lines.brand.notnull())
-        .group_by(["canonical_id", "brand"])
-        .aggregate(spend=lines.amount.sum())
-    )
-    brank = ibis.window(
-        group_by=brands.canonical_id, order_by=[ibis.desc(brands.spend), brands.brand]
-    )
-    top_brand = (
-        brands.mutate(rank=ibis.row_number().over(brank))
-        .filter(lambda t: t["rank"] == 0)
-        .select("canonical_id", top_brand="brand")
-    )
-
-    return (
-        base.left_join(cadence, "canonical_id")
-        .select(base, cadence.mean_days_between_orders, cadence.sd_days_between_orders)
-        .left_join(top, "canonical_id")
-        .drop("canonical_id_right")
-        .left_join(top_brand, "canonical_id")
-        .drop("canonical_id_right")
+    return features.mutate(
+        recency_days=as_of_date.delta(features.last_order_at.date(), unit="day")
     )
 
 
 def category_spend(db: Any, as_of: datetime, categories: Any) -> Any:
     """Long table ``(canonical_id, category, share)`` of purchase spend before ``as_of``."""
-    lines = db.table("v_order_lines")
-    lines = lines.filter(
-        lines.ordered_at < as_of, lines.canonical_id.notnull(), lines.line_kind == "sale"
+    products = _product_spend(db, as_of, categories)
+    with_keys = products.left_join(categories, "product_id").select(
+        products.canonical_id, products.spend, categories.category, categories.brand
     )
-    joined = lines.join(categories, "product_id")
-    spend = (
-        joined.filter(joined.category.notnull())
-        .group_by(["canonical_id", "category"])
-        .aggregate(spend=joined.amount.sum().cast("float64"))
-    )
-    total = spend.group_by("canonical_id").aggregate(total=spend.spend.sum())
-    return spend.join(total, "canonical_id").select(
-        "canonical_id", "category", share=_.spend / _.total
-    )
+    return _shares(with_keys, "category").select("canonical_id", "category", "share")

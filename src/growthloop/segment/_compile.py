@@ -35,7 +35,7 @@ from growthloop.segment._model import (
     TraitNode,
 )
 
-__all__ = ["CompileContext", "SegmentError", "compile_members"]
+__all__ = ["CompileContext", "SegmentError", "compile_members", "event_matches"]
 
 
 class SegmentError(GrowthloopError):
@@ -51,6 +51,9 @@ class CompileContext:
     at: datetime
     resolve: Callable[[str], SegmentDefinition]
     clusters: Any = None  # Ibis table (canonical_id, method, cluster) when clustering has run
+    # Event conditions read from their running state instead of the events, when given:
+    # node -> Ibis table (canonical_id, n, last_at) as of ``at`` (see ``_state``).
+    state: Callable[[PerformedNode | LastPerformedNode], Any] | None = None
 
 
 def _compare(column: Any, op: str, value: Any) -> Any:
@@ -101,20 +104,28 @@ def _property(events: Any, flt: PropertyFilter) -> Any:
     return _compare(column, flt.op, flt.value)
 
 
-def _events_of(ctx: CompileContext, event: str, since: datetime | None) -> Any:
+def event_matches(events: Any, node: PerformedNode | LastPerformedNode) -> Any:
+    """The predicate selecting the events ``node`` counts: its event name and filters."""
+    predicate = events.event == node.event
+    if isinstance(node, PerformedNode):
+        for flt in node.where:
+            predicate = predicate & _property(events, flt)
+    return predicate
+
+
+def _counts(node: PerformedNode | LastPerformedNode, ctx: CompileContext) -> Any:
+    """``(canonical_id, n, last_at)`` of the events ``node`` counts, before ``ctx.at``."""
+    if ctx.state is not None:
+        return ctx.state(node)
     ev = ctx.events
-    ev = ev.filter(ev.event == event, ev.timestamp < ctx.at)
-    if since is not None:
-        ev = ev.filter(ev.timestamp >= since)
-    return ev
+    ev = ev.filter(event_matches(ev, node), ev.timestamp < ctx.at)
+    if isinstance(node, PerformedNode) and node.within_days:
+        ev = ev.filter(ev.timestamp >= ctx.at - timedelta(days=node.within_days))
+    return ev.group_by("canonical_id").aggregate(n=ev.count(), last_at=ev.timestamp.max())
 
 
 def _performed(node: PerformedNode, ctx: CompileContext) -> Any:
-    since = ctx.at - timedelta(days=node.within_days) if node.within_days else None
-    ev = _events_of(ctx, node.event, since)
-    for flt in node.where:
-        ev = ev.filter(_property(ev, flt))
-    counts = ev.group_by("canonical_id").aggregate(n=ev.count())
+    counts = _counts(node, ctx)
     if node.at_least >= 1:
         keep = counts.n >= node.at_least
         if node.at_most is not None:
@@ -126,13 +137,13 @@ def _performed(node: PerformedNode, ctx: CompileContext) -> Any:
 
 
 def _last_performed(node: LastPerformedNode, ctx: CompileContext) -> Any:
-    ev = _events_of(ctx, node.event, None)
-    last = ev.group_by("canonical_id").aggregate(last=ev.timestamp.max())
+    last = _counts(node, ctx)
+    last = last.filter(last.n > 0)
     if node.when == "never":
         return ctx.profiles.select("canonical_id").difference(last.select("canonical_id"))
     assert node.days_ago is not None
     edge = ctx.at - timedelta(days=node.days_ago)
-    keep = last["last"] < edge if node.when == "before" else last["last"] >= edge
+    keep = last.last_at < edge if node.when == "before" else last.last_at >= edge
     return last.filter(keep).select("canonical_id")
 
 

@@ -2,13 +2,11 @@
 
 ``segment_membership`` keeps one row per stay in a segment (``entered_at``, ``exited_at``; an
 open stay has no ``exited_at``). :func:`refresh_segment` evaluates everyone; :func:`update_segment`
-evaluates only the customers whose membership can have changed since the last evaluation:
-
-- customers with events loaded since then (loads finished after the last evaluation's
-  wall-clock time) or that the advancing evaluation time brought into view (``timestamp``);
-- customers with events leaving a time window since then: for a condition "within W days",
-  events with ``timestamp`` in ``[last - W, now - W)``; likewise for "last performed ... days
-  ago" (expiry, not a nightly rebuild).
+evaluates only the customers whose membership can have changed since the last evaluation. Event
+conditions are read from their running state (see ``_state``), which an update advances from the
+new loads' events and a small buffer of events entering or leaving the windows (expiry, not a
+nightly rebuild); the customers whose counts changed, or whose last event crossed a "days ago"
+edge, are the ones re-evaluated.
 
 Because a customer's membership depends only on that customer's data (see ``_compile``), the
 incremental result equals a full rebuild; a new segment version or a new profile build triggers
@@ -19,19 +17,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import ibis
 
 from growthloop.errors import GrowthloopError
 from growthloop.segment._compile import CompileContext, SegmentError, compile_members
-from growthloop.segment._model import (
-    LastPerformedNode,
-    PerformedNode,
-    SegmentDefinition,
-    SegmentRefNode,
-    walk,
+from growthloop.segment._model import SegmentDefinition
+from growthloop.segment._state import (
+    event_conditions,
+    node_key,
+    rebuild_state,
+    state_counts,
+    update_state,
 )
 from growthloop.store import AnalyticalStore
 
@@ -65,26 +64,10 @@ def _profiles(store: AnalyticalStore) -> Any:
     return store.ibis.table("profiles")
 
 
-def _windows(definition: SegmentDefinition, resolve: Resolver) -> list[tuple[str, int]]:
-    """(event, days) of every time window in the tree, following segment references."""
-    out: list[tuple[str, int]] = []
-    stack, seen = [definition], {definition.id}
-    while stack:
-        current = stack.pop()
-        for node in walk(current.condition):
-            if isinstance(node, PerformedNode) and node.within_days:
-                out.append((node.event, node.within_days))
-            elif isinstance(node, LastPerformedNode) and node.days_ago:
-                out.append((node.event, node.days_ago))
-            elif isinstance(node, SegmentRefNode) and node.segment not in seen:
-                seen.add(node.segment)
-                stack.append(resolve(node.segment))
-    return out
-
-
 def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
     rows = store.rows(
-        "SELECT version, evaluated_at, profiles_as_of, evaluated_wall FROM segment_state "
+        "SELECT version, evaluated_at, profiles_as_of, evaluated_wall, conditions_key "
+        "FROM segment_state "
         "WHERE segment_id = ?",
         [segment_id],
     )
@@ -101,21 +84,33 @@ def _evaluate(
     """Members (among ``restrict``'s ids, or everyone) into temp table ``_seg_members``."""
     db = store.ibis
     profiles = _profiles(store)
-    events = db.table("v_events")
-    if restrict is not None:
-        scope = db.table(restrict)
+    scope = db.table(restrict) if restrict is not None else None
+    if scope is not None:
         profiles = profiles.semi_join(scope, "canonical_id")
-        events = events.semi_join(scope, "canonical_id")
+
+    def state(node: Any) -> Any:
+        counts = state_counts(store, definition.id, node_key(node))
+        return counts.semi_join(scope, "canonical_id") if scope is not None else counts
+
     clusters = db.table("clusters") if store.has_table("clusters") else None
-    ctx = CompileContext(profiles=profiles, events=events, at=at, resolve=resolve,
-                         clusters=clusters)
+    ctx = CompileContext(profiles=profiles, events=db.table("v_events"), at=at, resolve=resolve,
+                         clusters=clusters, state=state)
     members = compile_members(definition.condition, ctx).intersect(profiles.select("canonical_id"))
     sql = ibis.to_sql(members.distinct(), dialect="duckdb")
     store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {sql}")
 
 
+def _conditions_key(conditions: list[Any]) -> str:
+    return ",".join(sorted(c.key for c in conditions))
+
+
 def _apply(
-    store: AnalyticalStore, segment_id: str, version: int, at: datetime, scope: str | None
+    store: AnalyticalStore,
+    segment_id: str,
+    version: int,
+    at: datetime,
+    scope: str | None,
+    conditions_key: str,
 ) -> tuple[int, int, int]:
     con = store.con
     in_scope = f"AND canonical_id IN (SELECT canonical_id FROM {scope})" if scope else ""
@@ -156,8 +151,9 @@ def _apply(
     con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
     profiles_as_of = con.execute("SELECT max(as_of) FROM profiles").fetchall()[0][0]
     con.execute(
-        "INSERT INTO segment_state VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [segment_id, version, at, members, profiles_as_of],
+        "INSERT INTO segment_state (segment_id, version, evaluated_at, members, profiles_as_of, "
+        "evaluated_wall, conditions_key) VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
+        [segment_id, version, at, members, profiles_as_of, conditions_key],
     )
     return entered, exited, members
 
@@ -173,10 +169,14 @@ def refresh_segment(
     """Evaluate every customer and record who entered and who left."""
     started = time.perf_counter()
     moment = at or _now()
+    conditions = event_conditions(definition, resolve)
     with store.transaction():
+        rebuild_state(store, definition.id, conditions, moment)
         _evaluate(store, definition, resolve, moment, None)
         evaluated = int(store.scalar("SELECT count(*) FROM profiles"))
-        entered, exited, members = _apply(store, definition.id, version, moment, None)
+        entered, exited, members = _apply(
+            store, definition.id, version, moment, None, _conditions_key(conditions)
+        )
     return MembershipChange(
         definition.id,
         version,
@@ -203,8 +203,14 @@ def update_segment(
     moment = at or _now()
     state = _state(store, definition.id)
     profiles_as_of = store.scalar("SELECT max(as_of) FROM profiles")
-    if state is None or state["version"] != version or state["profiles_as_of"] != profiles_as_of:
-        # A new definition or a new profile build: everyone may have changed.
+    conditions = event_conditions(definition, resolve)
+    if (
+        state is None
+        or state["version"] != version
+        or state["profiles_as_of"] != profiles_as_of
+        or state["conditions_key"] != _conditions_key(conditions)
+    ):
+        # A new definition (or a referenced one) or a new profile build: anyone may have changed.
         return refresh_segment(store, definition, version, resolve, at=moment)
     last: datetime = state["evaluated_at"]
     if moment < last:
@@ -212,24 +218,22 @@ def update_segment(
             f"cannot evaluate segment {definition.id!r} at {moment}, before its last "
             f"evaluation at {last}; use a later time or a full refresh"
         )
-    # Events loaded since the last evaluation (by the loads' wall-clock times), and events
-    # that the advancing evaluation time brought into view.
-    clauses = ["(load_id IN (SELECT load_id FROM loads WHERE finished_at >= ?))",
-               "(timestamp >= ? AND timestamp < ?)"]
-    params: list[Any] = [state["evaluated_wall"], last, moment]
-    for event, days in _windows(definition, resolve):
-        width = timedelta(days=days)
-        clauses.append("(event = ? AND timestamp >= ? AND timestamp < ?)")
-        params += [event, last - width, moment - width]
     with store.transaction():
         store.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _seg_scope AS SELECT DISTINCT canonical_id "
-            f"FROM v_events WHERE {' OR '.join(clauses)}",
-            params,
+            "CREATE OR REPLACE TEMP TABLE _new_loads AS "
+            "SELECT load_id FROM loads WHERE finished_at >= ?",
+            [state["evaluated_wall"]],
+        )
+        update_state(store, definition.id, conditions, last, moment, "_new_loads")
+        store.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _seg_scope AS SELECT DISTINCT canonical_id "
+            "FROM _state_scope"
         )
         evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
         _evaluate(store, definition, resolve, moment, "_seg_scope")
-        entered, exited, members = _apply(store, definition.id, version, moment, "_seg_scope")
+        entered, exited, members = _apply(
+            store, definition.id, version, moment, "_seg_scope", _conditions_key(conditions)
+        )
     return MembershipChange(
         definition.id,
         version,

@@ -149,6 +149,34 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        3,
+        "segment event-condition state",
+        """
+        -- Per segment and event condition (node_key): each customer's count of matching
+        -- events in the condition's window and their latest one, as of the last evaluation.
+        CREATE TABLE segment_node_counts (
+            segment_id VARCHAR NOT NULL,
+            node_key VARCHAR NOT NULL,
+            canonical_id VARCHAR NOT NULL,
+            n BIGINT NOT NULL,
+            last_at TIMESTAMP
+        );
+        -- Matching events that will leave the window or are not yet counted (timestamps at
+        -- or after the evaluation time), so updates never rescan the events table by time.
+        CREATE TABLE segment_node_events (
+            segment_id VARCHAR NOT NULL,
+            node_key VARCHAR NOT NULL,
+            canonical_id VARCHAR NOT NULL,
+            timestamp TIMESTAMP NOT NULL
+        );
+        -- Which event conditions the state was built for (a referenced segment can change).
+        ALTER TABLE segment_state ADD COLUMN conditions_key VARCHAR;
+        """,
+    )
+)
+
 VIEWS: dict[str, str] = {
     # Order lines with the canonical customer id (guests keep NULL).
     "v_order_lines": """
