@@ -22,7 +22,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 def test_init_and_ingest_json(tmp_path: Path) -> None:
     code, out, _ = _run("init", str(tmp_path / "ws"), "--json")
     assert code == 0
-    assert json.loads(out)["operational_revision"] == "0003"
+    assert json.loads(out)["operational_revision"] == "0004"
     orders = tmp_path / "o.csv"
     orders.write_text(
         "order_id,customer_id,quantity,unit_price,ordered_at\n"

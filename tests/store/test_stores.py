@@ -16,7 +16,7 @@ from growthloop.store._schema import MIGRATIONS
 
 
 def _roundtrip(store: OperationalStore) -> None:
-    assert store.revision() == "0003"
+    assert store.revision() == "0004"
     with store.session() as session:
         session.add(AuditRecord(at=datetime(2024, 1, 1), actor="test", action="ping", detail="{}"))
         session.commit()
@@ -26,11 +26,13 @@ def _roundtrip(store: OperationalStore) -> None:
         "event_inbox",
         "event_rejects",
         "segments",
+        "model_versions",
+        "model_promotions",
         "audit_log",
         "alembic_version",
     } <= tables
     # Migrating again is a no-op.
-    assert store.migrate() == "0003"
+    assert store.migrate() == "0004"
     with store.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 1
 

@@ -9,6 +9,8 @@ from growthloop.cli import (  # noqa: F401
     _events,
     _ingest,
     _keys,
+    _models,
+    _predict,
     _profile,
     _segment,
     _serve,

@@ -10,7 +10,16 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKey", "AuditRecord", "Base", "EventReject", "InboxEvent", "SegmentVersion"]
+__all__ = [
+    "ApiKey",
+    "AuditRecord",
+    "Base",
+    "EventReject",
+    "InboxEvent",
+    "ModelPromotion",
+    "ModelVersion",
+    "SegmentVersion",
+]
 
 
 class Base(DeclarativeBase):
@@ -92,3 +101,47 @@ class SegmentVersion(Base):
     definition: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ModelVersion(Base):
+    """One version of a trained model: its metadata here, its artifact in the models folder.
+
+    JSON columns (``features``, ``metrics``, ``params``, ``library_versions``) hold documents
+    written by :mod:`growthloop.predict.registry`. ``status`` is candidate, promoted or retired;
+    at most one version of a name is promoted.
+    """
+
+    __tablename__ = "model_versions"
+    __table_args__ = (Index("ix_model_versions_kind", "kind"),)
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    training_from: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    training_to: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    features: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[str] = mapped_column(Text)
+    params: Mapped[str] = mapped_column(Text)
+    library_versions: Mapped[str] = mapped_column(Text)
+    data_fingerprint: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    artifact_path: Mapped[str] = mapped_column(String(500))
+    artifact_sha256: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ModelPromotion(Base):
+    """The promotion history of a model name: each promotion and rollback, in order."""
+
+    __tablename__ = "model_promotions"
+    __table_args__ = (Index("ix_model_promotions_name", "name", "promotion_id"),)
+
+    promotion_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    name: Mapped[str] = mapped_column(String(63))
+    action: Mapped[str] = mapped_column(String(20))  # promote | rollback
+    version: Mapped[int] = mapped_column(Integer)  # the version promoted by this action
+    previous_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime)

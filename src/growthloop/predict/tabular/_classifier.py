@@ -1,0 +1,261 @@
+"""A churn or propensity classifier trained on a labelled customer table.
+
+:class:`TabularClassifier` plans the columns (:mod:`._columns`), cross-validates both model
+families (:mod:`._estimators`) with seeded stratified k-fold, calibrates their out-of-fold
+probabilities (:mod:`._calibration`), keeps the family with the higher cross-validated ROC-AUC
+(a tie goes to logistic regression, the simpler model), refits it on every row and fits its
+calibrator on the out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from growthloop.errors import ModelError, NotFittedError
+from growthloop.predict.tabular._calibration import Calibrator, choose_calibration, cross_fitted
+from growthloop.predict.tabular._columns import ColumnPlan, TransformNotes, plan_columns
+from growthloop.predict.tabular._estimators import (
+    FAMILIES,
+    LightGBMModel,
+    LogisticModel,
+    make_model,
+)
+from growthloop.predict.tabular._explain import OUTCOMES, Reason, top_reasons
+from growthloop.predict.tabular._metrics import binary_metrics, reliability_bins
+
+__all__ = ["Evaluation", "TabularClassifier"]
+
+log = logging.getLogger(__name__)
+
+_MODELS = ("auto", *FAMILIES)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Cross-validated results of one model family (calibrated out-of-fold probabilities)."""
+
+    family: str
+    metrics: dict[str, float]
+    fold_roc_auc: list[float]
+    reliability: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "metrics": self.metrics,
+            "fold_roc_auc": self.fold_roc_auc,
+            "reliability": self.reliability,
+        }
+
+
+class TabularClassifier:
+    """Churn or purchase-propensity classifier on a labelled table.
+
+    Parameters
+    ----------
+    kind : str
+        What is predicted (``churn``, ``propensity``, ...); used in explanations.
+    model : {"auto", "lightgbm", "logistic"}
+        ``auto`` evaluates both families and keeps the one with the higher ROC-AUC.
+    calibration : {"auto", "isotonic", "sigmoid", "none"}
+        ``auto``: isotonic from 1,000 rows on, else sigmoid (Platt).
+    folds : int
+        Stratified k-fold splits for evaluation and calibration (2-20).
+    seed : int
+        Seeds the fold split and LightGBM.
+    id_column, label_column : str or None
+        Columns kept out of the features.
+    logistic_params, lightgbm_params : dict or None
+        Passed to :class:`LogisticModel` and :class:`LightGBMModel`.
+
+    Attributes
+    ----------
+    plan_ : ColumnPlan
+    evaluations_ : dict[str, Evaluation]
+    chosen_ : str
+    calibration_method_ : str
+    estimator_ : LogisticModel or LightGBMModel
+    calibrator_ : Calibrator
+    importance_ : list[dict]
+        Per feature: LightGBM gain share and logistic |coef| (for the families evaluated).
+    classes_ : tuple[str, str]
+        The negative and positive label values.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str = "churn",
+        model: str = "auto",
+        calibration: str = "auto",
+        folds: int = 5,
+        seed: int = 0,
+        id_column: str | None = None,
+        label_column: str | None = None,
+        logistic_params: dict[str, Any] | None = None,
+        lightgbm_params: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.model = model
+        self.calibration = calibration
+        self.folds = folds
+        self.seed = seed
+        self.id_column = id_column
+        self.label_column = label_column
+        self.logistic_params = logistic_params
+        self.lightgbm_params = lightgbm_params
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "model": self.model,
+            "calibration": self.calibration,
+            "folds": self.folds,
+            "seed": self.seed,
+            "id_column": self.id_column,
+            "label_column": self.label_column,
+            "logistic_params": self.logistic_params,
+            "lightgbm_params": self.lightgbm_params,
+        }
+
+    def _validate(self, y: np.ndarray) -> None:
+        if self.model not in _MODELS:
+            raise ModelError(f"model {self.model!r} is unknown; use one of {', '.join(_MODELS)}")
+        if not 2 <= self.folds <= 20:
+            raise ModelError(f"folds must be between 2 and 20, got {self.folds}")
+        smallest = int(min(y.sum(), len(y) - y.sum()))
+        if smallest < self.folds:
+            raise ModelError(
+                f"the rarer class has only {smallest} rows; {self.folds}-fold cross-validation "
+                f"needs at least {self.folds} (add rows or lower --folds)"
+            )
+
+    def _params(self, family: str) -> dict[str, Any]:
+        if family == "logistic":
+            return dict(self.logistic_params or {})
+        return {"seed": self.seed, **(self.lightgbm_params or {})}
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        y: np.ndarray,
+        *,
+        classes: tuple[str, str] = ("0", "1"),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TabularClassifier:
+        """Plan the columns, cross-validate, choose, refit and calibrate.
+
+        ``y`` holds 0/1 labels for the rows of ``frame``; ``classes`` names them.
+        """
+        y = np.asarray(y, dtype=int)
+        if len(y) != len(frame):
+            raise ModelError(f"{len(frame)} rows but {len(y)} labels")
+        self._validate(y)
+        self.plan_ = plan_columns(frame, id_column=self.id_column, label_column=self.label_column)
+        X, _ = self.plan_.transform(frame)
+        self.calibration_method_ = choose_calibration(self.calibration, len(y))
+        splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
+        fold_of = np.empty(len(y), dtype=int)
+        for fold, (_, held) in enumerate(splitter.split(X, y)):
+            fold_of[held] = fold
+        families = FAMILIES if self.model == "auto" else (self.model,)
+        steps, done = len(families) * (self.folds + 1), 0
+        self.evaluations_: dict[str, Evaluation] = {}
+        raw_oof: dict[str, np.ndarray] = {}
+        finals: dict[str, LogisticModel | LightGBMModel] = {}
+        for family in families:
+            oof = np.empty(len(y), dtype=float)
+            for fold in range(self.folds):
+                held = fold_of == fold
+                model = make_model(family, self._params(family)).fit(X[~held], y[~held])
+                oof[held] = model.predict_raw(X[held])
+                done += 1
+                if progress:
+                    progress(done, steps)
+            raw_oof[family] = oof
+            calibrated = cross_fitted(oof, y, fold_of, self.calibration_method_)
+            self.evaluations_[family] = Evaluation(
+                family=family,
+                metrics=binary_metrics(y, calibrated),
+                fold_roc_auc=[
+                    binary_metrics(y[fold_of == f], calibrated[fold_of == f])["roc_auc"]
+                    for f in range(self.folds)
+                ],
+                reliability=reliability_bins(y, calibrated),
+            )
+            finals[family] = make_model(family, self._params(family)).fit(X, y)
+            done += 1
+            if progress:
+                progress(done, steps)
+        self.chosen_ = max(
+            families,
+            key=lambda f: (self.evaluations_[f].metrics["roc_auc"], f == "logistic"),
+        )
+        self.estimator_ = finals[self.chosen_]
+        self.calibrator_ = Calibrator(self.calibration_method_).fit(raw_oof[self.chosen_], y)
+        self.importance_ = self._importance(finals)
+        self.classes_ = classes
+        self.n_features_in_ = len(self.plan_.features)
+        log.info(
+            "chose %s (ROC-AUC %.3f)",
+            self.chosen_,
+            self.evaluations_[self.chosen_].metrics["roc_auc"],
+        )
+        return self
+
+    def _importance(self, finals: dict[str, LogisticModel | LightGBMModel]) -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {
+            name: {"feature": name} for name in self.plan_.feature_names
+        }
+        if "lightgbm" in finals:
+            gain = finals["lightgbm"].importance()
+            total = sum(gain.values()) or 1.0
+            for name, value in gain.items():
+                rows[name]["lightgbm_gain_share"] = value / total
+        if "logistic" in finals:
+            for name, value in finals["logistic"].importance().items():
+                rows[name]["logistic_abs_coef"] = value
+        key = "lightgbm_gain_share" if self.chosen_ == "lightgbm" else "logistic_abs_coef"
+        return sorted(rows.values(), key=lambda r: -float(r.get(key, 0.0)))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError(
+                "This TabularClassifier instance is not fitted yet. Call 'fit' with a labelled "
+                "table before using it."
+            )
+
+    def prepare(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, TransformNotes]:
+        """The model's features from a raw table, checked against the training feature set."""
+        self._check_fitted()
+        return self.plan_.transform(frame)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities of the negative and positive class (rows × 2)."""
+        X, _ = self.prepare(frame)
+        p = self.calibrator_.transform(self.estimator_.predict_raw(X))
+        return np.column_stack([1 - p, p])
+
+    def explain(self, X: pd.DataFrame, *, top: int = 3) -> list[list[Reason]]:
+        """The ``top`` reasons per row of prepared features ``X`` (see :meth:`prepare`)."""
+        self._check_fitted()
+        outcome = OUTCOMES.get(self.kind, f"{self.kind} likelihood")
+        return top_reasons(
+            self.plan_.features,
+            X,
+            self.estimator_.contributions(X),
+            outcome=outcome,
+            top=top,
+        )
+
+    @property
+    def plan(self) -> ColumnPlan:
+        self._check_fitted()
+        return self.plan_
