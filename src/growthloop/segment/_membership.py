@@ -114,40 +114,43 @@ def _apply(
 ) -> tuple[int, int, int]:
     con = store.con
     in_scope = f"AND canonical_id IN (SELECT canonical_id FROM {scope})" if scope else ""
-    entered = int(
-        con.execute(
-            """SELECT count(*) FROM _seg_members m WHERE NOT EXISTS (
-            SELECT 1 FROM segment_membership s WHERE s.segment_id = ? AND s.exited_at IS NULL
-              AND s.canonical_id = m.canonical_id)""",
-            [segment_id],
-        ).fetchall()[0][0]
-    )
-    exited = int(
-        con.execute(
-            f"""SELECT count(*) FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL
-            {in_scope} AND canonical_id NOT IN (SELECT canonical_id FROM _seg_members)""",
-            [segment_id],
-        ).fetchall()[0][0]
+    # The open stays among the evaluated customers, read once; entries and exits are the
+    # differences with the new members, both small on an incremental update.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _seg_open AS SELECT canonical_id
+        FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL {in_scope}""",
+        [segment_id],
     )
     con.execute(
-        f"""UPDATE segment_membership SET exited_at = ? WHERE segment_id = ?
-            AND exited_at IS NULL {in_scope}
-            AND canonical_id NOT IN (SELECT canonical_id FROM _seg_members)""",
-        [at, segment_id],
+        "CREATE OR REPLACE TEMP TABLE _seg_enter AS "
+        "SELECT canonical_id FROM _seg_members EXCEPT SELECT canonical_id FROM _seg_open"
     )
     con.execute(
-        """INSERT INTO segment_membership
-        SELECT ?, m.canonical_id, ?, NULL, ? FROM _seg_members m WHERE NOT EXISTS (
-            SELECT 1 FROM segment_membership s WHERE s.segment_id = ? AND s.exited_at IS NULL
-              AND s.canonical_id = m.canonical_id)""",
-        [segment_id, at, version, segment_id],
+        "CREATE OR REPLACE TEMP TABLE _seg_exit AS "
+        "SELECT canonical_id FROM _seg_open EXCEPT SELECT canonical_id FROM _seg_members"
     )
-    members = int(
+    entered = int(con.execute("SELECT count(*) FROM _seg_enter").fetchall()[0][0])
+    exited = int(con.execute("SELECT count(*) FROM _seg_exit").fetchall()[0][0])
+    if exited:
         con.execute(
-            "SELECT count(*) FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL",
-            [segment_id],
-        ).fetchall()[0][0]
-    )
+            """UPDATE segment_membership SET exited_at = ? WHERE segment_id = ?
+            AND exited_at IS NULL AND canonical_id IN (SELECT canonical_id FROM _seg_exit)""",
+            [at, segment_id],
+        )
+    if entered:
+        con.execute(
+            "INSERT INTO segment_membership SELECT ?, canonical_id, ?, NULL, ? FROM _seg_enter",
+            [segment_id, at, version],
+        )
+    if scope is None:
+        members = int(con.execute("SELECT count(*) FROM _seg_members").fetchall()[0][0])
+    else:
+        before = con.execute(
+            "SELECT members FROM segment_state WHERE segment_id = ?", [segment_id]
+        ).fetchall()
+        members = int(before[0][0]) + entered - exited
+    for table in ("_seg_open", "_seg_enter", "_seg_exit"):
+        con.execute(f"DROP TABLE {table}")
     con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
     profiles_as_of = con.execute("SELECT max(as_of) FROM profiles").fetchall()[0][0]
     con.execute(
