@@ -291,13 +291,14 @@ def _run(*args: str) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _world(customers: int, folder: Path) -> Path:
+def _world(customers: int, days: int, folder: Path) -> Path:
     from growthloop import Workspace
     from growthloop.generate import WorldSpec, generate_world
     from growthloop.ingest import load_file, options_for
 
     started = time.perf_counter()
-    world = generate_world(WorldSpec(customers=customers, products=2000), folder / "world")
+    world = generate_world(WorldSpec(customers=customers, products=2000, days=days),
+                           folder / "world")
     with Workspace.init(folder / "ws") as ws:
         for name in ("products", "customers", "orders", "events"):
             load_file(ws.analytical, name, world.files[name], options_for(name))
@@ -322,6 +323,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--case", nargs="+")
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=290,
+                        help="simulated days (290: about 50 events per customer)")
     parser.add_argument("--keep", type=Path, help="keep the generated workspaces here")
     args = parser.parse_args()
     if args.case:
@@ -336,7 +339,7 @@ def main() -> None:
     try:
         rows = []
         cases = [(f"generated world, {args.customers:,} customers", _world(args.customers,
-                                                                            folder))]
+                                                                            args.days, folder))]
         retail = _retail(folder)
         if retail is not None:
             cases.append(("Online Retail", retail))

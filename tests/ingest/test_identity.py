@@ -12,6 +12,7 @@ from growthloop import Workspace
 from growthloop.customers import show_customer
 from growthloop.ingest import load_file, options_for
 from growthloop.store import AnalyticalStore
+from growthloop.store._schema import EVENT_CANONICAL_ID, EVENT_IDENTITY_JOINS
 
 _ids = st.sampled_from(["C1", "C2", "C3", "C4"])
 _anons = st.sampled_from(["a1", "a2", "a3", "a4", "a5"])
@@ -20,6 +21,7 @@ _event = st.one_of(
     st.tuples(st.just("identify"), _ids, _anons, st.one_of(st.none(), _emails)),
     st.tuples(st.just("alias"), _ids, _anons, st.none()),
     st.tuples(st.just("track"), _ids, _anons, st.none()),
+    st.tuples(st.just("anonymous track"), _ids, _anons, st.none()),
 )
 
 
@@ -32,7 +34,10 @@ def _write(path: Path, events: list[tuple[str, str, str, str | None]]) -> Path:
             "userId": user,
             "timestamp": "2024-03-01T10:00:00Z",
         }
-        if kind == "alias":
+        if kind == "anonymous track":
+            msg.update(type="track", event="Viewed", anonymousId=anon)
+            del msg["userId"]
+        elif kind == "alias":
             msg["previousId"] = anon
         else:
             msg["anonymousId"] = anon
@@ -55,6 +60,12 @@ def _resolve(
                 load_file(
                     store, "events", _write(tmp / f"b{n}.jsonl", batch), options_for("events")
                 )
+        # The canonical ids stored on the events were kept current through every load.
+        stale = store.scalar(
+            f"""SELECT count(*) FROM events e {EVENT_IDENTITY_JOINS.format(e="e")}
+            WHERE e.canonical_id IS DISTINCT FROM {EVENT_CANONICAL_ID.format(e="e")}"""
+        )
+        assert stale == 0
         return {
             (r["kind"], r["value"], r["canonical_id"])
             for r in store.rows("SELECT kind, value, canonical_id FROM identities")
@@ -82,6 +93,12 @@ def test_merge_is_recorded_and_explained(workspace: Workspace, tmp_path: Path) -
         "customer_id,email,country\nC1,Ann@Example.com,GB\nC2,bob@example.com,GB\n"
     )
     load_file(workspace.analytical, "customers", customers, options_for("customers"))
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,product_id,quantity,unit_price,ordered_at\n"
+        "O1,C2,P1,1,5.00,2024-02-01 10:00\nO2,C1,P1,2,5.00,2024-02-02 10:00\n"
+    )
+    load_file(workspace.analytical, "orders", orders, options_for("orders"))
     events = _write(
         tmp_path / "e.jsonl",
         [
@@ -106,5 +123,8 @@ def test_merge_is_recorded_and_explained(workspace: Workspace, tmp_path: Path) -
         (lk["left_kind"], lk["left_value"], lk["right_kind"], lk["right_value"])
         for lk in view["links"]
     }
-    # Downstream views see the canonical id.
+    # Downstream views see the canonical id, on events and on the order lines loaded before.
     assert workspace.analytical.scalar("SELECT count(DISTINCT canonical_id) FROM v_events") == 1
+    assert workspace.analytical.rows(
+        "SELECT DISTINCT canonical_id FROM v_order_lines"
+    ) == [{"canonical_id": "C1"}]

@@ -20,6 +20,7 @@ from growthloop.ingest._options import LoadOptions
 from growthloop.ingest._rejects import insert_parse_rejects, reason_case, reasons
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import literal, project, timestamp_utc
+from growthloop.store._schema import EVENT_CANONICAL_ID, EVENT_IDENTITY_JOINS
 
 __all__ = ["EVENT_FIELDS", "EVENT_TYPES", "load_events"]
 
@@ -202,10 +203,10 @@ def _load_events(
         else ""
     )
     con.execute(
-        f"""INSERT INTO events SELECT mid, kind, event, name, user_id, anonymous_id,
+        f"""INSERT INTO events SELECT mid, c.kind, event, name, c.user_id, c.anonymous_id,
             previous_id, ts, received_ts, properties_json, traits_json, context_json,
-            {literal(load_id)}
-        FROM _e_checked c
+            {literal(load_id)}, {EVENT_CANONICAL_ID.format(e="c")}
+        FROM _e_checked c {EVENT_IDENTITY_JOINS.format(e="c")}
         WHERE reason IS NULL {first_only}
           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = c.mid)"""
     )

@@ -7,7 +7,8 @@ result, computed with SciPy's ``connected_components`` over the whole graph, so 
 depends only on the set of links, never on the order they arrived in. A component's canonical
 id is its smallest customer id; a component with no customer id yet is ``anon:`` plus its
 smallest anonymous id. Merges (two known customers found to be one) are recorded in
-``identity_merges``.
+``identity_merges``. Events and order lines store their canonical id; the rows of every
+identity whose canonical id changed are rewritten here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ import numpy as np
 import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from growthloop.store._schema import (
+    EVENT_CANONICAL_ID,
+    EVENT_IDENTITY_JOINS,
+    LINE_CANONICAL_ID,
+    LINE_IDENTITY_JOINS,
+)
 
 __all__ = ["IDENTITY_KINDS", "resolve_identities"]
 
@@ -82,6 +90,33 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, *, load_id: str) -> int:
             "INSERT INTO identity_merges VALUES (?, now()::TIMESTAMP, ?, ?)",
             [[load_id, new_id, old_id] for new_id, old_id in merges],
         )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT n.kind, n.value FROM _id_new n
+        LEFT JOIN identities o ON o.kind = n.kind AND o.value = n.value
+        WHERE o.canonical_id IS DISTINCT FROM n.canonical_id"""
+    )
     con.execute("DELETE FROM identities")
     con.execute("INSERT INTO identities SELECT kind, value, canonical_id FROM _id_new")
+    _rewrite_canonical_ids(con)
     return len(merges)
+
+
+def _rewrite_canonical_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Store the new canonical id on the events and order lines of changed identities."""
+    changed = "SELECT value FROM _id_changed WHERE kind = '{kind}'"
+    con.execute(
+        f"""UPDATE events SET canonical_id = f.cid FROM (
+            SELECT e.rowid AS rid, {EVENT_CANONICAL_ID.format(e="e")} AS cid
+            FROM events e {EVENT_IDENTITY_JOINS.format(e="e")}
+            WHERE (e.user_id IN ({changed.format(kind="customer")})
+                   OR e.anonymous_id IN ({changed.format(kind="anonymous")}))) f
+        WHERE events.rowid = f.rid AND events.canonical_id IS DISTINCT FROM f.cid"""
+    )
+    con.execute(
+        f"""UPDATE order_lines SET canonical_id = f.cid FROM (
+            SELECT l.rowid AS rid, {LINE_CANONICAL_ID.format(l="l")} AS cid
+            FROM order_lines l {LINE_IDENTITY_JOINS.format(l="l")}
+            WHERE l.customer_id IN ({changed.format(kind="customer")})) f
+        WHERE order_lines.rowid = f.rid AND order_lines.canonical_id IS DISTINCT FROM f.cid"""
+    )
+    con.execute("DROP TABLE _id_changed")

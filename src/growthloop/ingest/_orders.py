@@ -19,6 +19,7 @@ from growthloop.ingest._options import LoadOptions
 from growthloop.ingest._rejects import insert_parse_rejects, reason_case, reasons
 from growthloop.ingest._source import RawSource
 from growthloop.ingest._sql import MAX_FIELD_CHARS, decimal, literal, project, timestamp_utc
+from growthloop.store._schema import LINE_CANONICAL_ID, LINE_IDENTITY_JOINS
 
 __all__ = ["ORDER_FIELDS", "OrdersResult", "load_orders"]
 
@@ -288,10 +289,11 @@ def load_orders(
             n.line_key, n.oid, n.customer_id, n.product_id, n.title, n.qty, n.price,
             n.line_amount, n.cur, n.ts, coalesce(c.code, n.country), n.kind,
             n.customer_id IS NULL, coalesce(n.returned_order_id, r.original_order_id),
-            {literal(load_id)}, n.__line
+            {literal(load_id)}, n.__line, {LINE_CANONICAL_ID.format(l="n")}
         FROM _o_new n
         LEFT JOIN _country_map c ON c.raw = n.country
-        LEFT JOIN _o_return_links r ON r.line_key = n.line_key"""
+        LEFT JOIN _o_return_links r ON r.line_key = n.line_key
+        {LINE_IDENTITY_JOINS.format(l="n")}"""
     )
     new_products = _insert_products(con, load_id)
     new_customers = _insert_customers(con, load_id)

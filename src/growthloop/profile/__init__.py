@@ -4,5 +4,14 @@ from __future__ import annotations
 
 from growthloop.profile._build import ProfileBuild, build_profiles, default_as_of, profile_expr
 from growthloop.profile._catalogue import derive_categories
+from growthloop.profile._scores import SCORES_TABLE, attach_scores
 
-__all__ = ["ProfileBuild", "build_profiles", "default_as_of", "derive_categories", "profile_expr"]
+__all__ = [
+    "SCORES_TABLE",
+    "ProfileBuild",
+    "attach_scores",
+    "build_profiles",
+    "default_as_of",
+    "derive_categories",
+    "profile_expr",
+]

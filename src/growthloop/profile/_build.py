@@ -24,9 +24,10 @@ from typing import Any
 import ibis
 
 from growthloop.profile._catalogue import derive_categories, product_categories
-from growthloop.profile._events import browse_categories, event_features
+from growthloop.profile._events import browse_categories, event_features, site_cells
 from growthloop.profile._json import json_text
-from growthloop.profile._orders import category_spend, order_features
+from growthloop.profile._orders import category_spend, order_features, product_spend
+from growthloop.profile._scores import attach_scores
 from growthloop.segment._rfm import rfm_expr
 from growthloop.store import AnalyticalStore
 
@@ -59,8 +60,8 @@ def default_as_of(store: AnalyticalStore) -> datetime:
     return datetime(latest.year, latest.month, latest.day) + timedelta(days=1)
 
 
-def _interest_tags(db: Any, as_of: datetime, categories: Any) -> Any:
-    bought = category_spend(db, as_of, categories).mutate(weight=ibis.literal(1.0))
+def _interest_tags(db: Any, as_of: datetime, categories: Any, products: Any = None) -> Any:
+    bought = category_spend(db, as_of, categories, products).mutate(weight=ibis.literal(1.0))
     browsed = browse_categories(db, as_of, categories).mutate(weight=ibis.literal(_BROWSE_WEIGHT))
     both = bought.union(browsed)
     scored = both.group_by(["canonical_id", "category"]).aggregate(
@@ -105,8 +106,9 @@ def profile_expr(db: Any, as_of: datetime, *, stage: Stage = _inline) -> Any:
         "customers",
         customers.filter(customers.created_at.isnull() | (customers.created_at < as_of)),
     )
-    orders = stage("orders", order_features(db, as_of, categories))
-    events = stage("events", event_features(db, as_of))
+    bought = stage("bought", product_spend(db, as_of, categories))
+    orders = stage("orders", order_features(db, as_of, categories, bought))
+    events = stage("events", event_features(db, as_of, stage("site", site_cells(db, as_of))))
     ids = (
         customers.select("canonical_id")
         .union(orders.select("canonical_id"))
@@ -115,7 +117,7 @@ def profile_expr(db: Any, as_of: datetime, *, stage: Stage = _inline) -> Any:
     )
     identities = db.table("identities")
     identity_counts = identities.group_by("canonical_id").aggregate(identities=identities.count())
-    tags = stage("tags", _interest_tags(db, as_of, categories))
+    tags = stage("tags", _interest_tags(db, as_of, categories, bought))
 
     joined = (
         ids.left_join(customers, "canonical_id")
@@ -223,6 +225,8 @@ def build_profiles(
     finally:
         for name in staged:
             store.con.execute(f"DROP TABLE IF EXISTS {name}")
+    if table == "profiles":  # the live profile carries the latest model scores; snapshots don't
+        attach_scores(store)
     count = int(store.scalar(f"SELECT count(*) FROM {table}"))
     columns = [str(r[0]) for r in store.con.execute(f"DESCRIBE {table}").fetchall()]
     return ProfileBuild(moment, count, columns, time.perf_counter() - started)

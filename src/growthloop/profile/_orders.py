@@ -17,7 +17,7 @@ from typing import Any
 import ibis
 from ibis import _
 
-__all__ = ["PEAK_MONTHS", "category_spend", "order_features"]
+__all__ = ["PEAK_MONTHS", "category_spend", "order_features", "product_spend"]
 
 PEAK_MONTHS = (11, 12)  # the gifting season: November and December
 
@@ -32,7 +32,7 @@ def _lines(db: Any, as_of: datetime, categories: Any) -> Any:
     )
 
 
-def _product_spend(db: Any, as_of: datetime, categories: Any) -> Any:
+def product_spend(db: Any, as_of: datetime, categories: Any) -> Any:
     """``(canonical_id, product_id, spend)`` of sale lines: the base of the affinities."""
     lines = _lines(db, as_of, categories)
     sales = lines.filter(lines.line_kind == "sale")
@@ -60,10 +60,13 @@ def _top(shares: Any, key: str) -> Any:
     return ranked.filter(ranked["rank"] == 0)
 
 
-def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
+def order_features(
+    db: Any, as_of: datetime, categories: Any, products: Any = None
+) -> Any:
     """One row per canonical customer with at least one order line before ``as_of``.
 
-    ``categories`` is a table ``(product_id, category, brand, list_price)``. Distinct counts
+    ``categories`` is a table ``(product_id, category, brand, list_price)``; ``products`` is
+    :func:`product_spend` (computed here when not given). Distinct counts
     come from per-order and per-product tables rather than DISTINCT aggregates over the lines.
     """
     lines = _lines(db, as_of, categories)
@@ -99,7 +102,7 @@ def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
         mean_days_between_orders=gaps.gap.mean(), sd_days_between_orders=gaps.gap.std()
     )
     # One row per product bought: diversity, category and brand affinity (share of spend).
-    products = _product_spend(db, as_of, categories)
+    products = product_spend(db, as_of, categories) if products is None else products
     product_counts = products.group_by("canonical_id").aggregate(
         distinct_products=products.product_id.count()
     )
@@ -146,9 +149,9 @@ def order_features(db: Any, as_of: datetime, categories: Any) -> Any:
     )
 
 
-def category_spend(db: Any, as_of: datetime, categories: Any) -> Any:
+def category_spend(db: Any, as_of: datetime, categories: Any, products: Any = None) -> Any:
     """Long table ``(canonical_id, category, share)`` of purchase spend before ``as_of``."""
-    products = _product_spend(db, as_of, categories)
+    products = product_spend(db, as_of, categories) if products is None else products
     with_keys = products.left_join(categories, "product_id").select(
         products.canonical_id, products.spend, categories.category, categories.brand
     )

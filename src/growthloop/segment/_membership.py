@@ -27,6 +27,7 @@ from growthloop.segment._compile import CompileContext, SegmentError, compile_me
 from growthloop.segment._model import SegmentDefinition
 from growthloop.segment._state import (
     event_conditions,
+    events_seen,
     node_key,
     rebuild_state,
     state_counts,
@@ -66,7 +67,8 @@ def _profiles(store: AnalyticalStore) -> Any:
 
 def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
     rows = store.rows(
-        "SELECT version, evaluated_at, profiles_as_of, evaluated_wall, conditions_key "
+        "SELECT version, evaluated_at, profiles_as_of, evaluated_wall, conditions_key, "
+        "events_seen "
         "FROM segment_state "
         "WHERE segment_id = ?",
         [segment_id],
@@ -111,6 +113,7 @@ def _apply(
     at: datetime,
     scope: str | None,
     conditions_key: str,
+    seen: int,
 ) -> tuple[int, int, int]:
     con = store.con
     in_scope = f"AND canonical_id IN (SELECT canonical_id FROM {scope})" if scope else ""
@@ -155,8 +158,9 @@ def _apply(
     profiles_as_of = con.execute("SELECT max(as_of) FROM profiles").fetchall()[0][0]
     con.execute(
         "INSERT INTO segment_state (segment_id, version, evaluated_at, members, profiles_as_of, "
-        "evaluated_wall, conditions_key) VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?)",
-        [segment_id, version, at, members, profiles_as_of, conditions_key],
+        "evaluated_wall, conditions_key, events_seen) "
+        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)",
+        [segment_id, version, at, members, profiles_as_of, conditions_key, seen],
     )
     return entered, exited, members
 
@@ -174,11 +178,12 @@ def refresh_segment(
     moment = at or _now()
     conditions = event_conditions(definition, resolve)
     with store.transaction():
+        seen = events_seen(store)
         rebuild_state(store, definition.id, conditions, moment)
         _evaluate(store, definition, resolve, moment, None)
         evaluated = int(store.scalar("SELECT count(*) FROM profiles"))
         entered, exited, members = _apply(
-            store, definition.id, version, moment, None, _conditions_key(conditions)
+            store, definition.id, version, moment, None, _conditions_key(conditions), seen
         )
     return MembershipChange(
         definition.id,
@@ -212,6 +217,7 @@ def update_segment(
         or state["version"] != version
         or state["profiles_as_of"] != profiles_as_of
         or state["conditions_key"] != _conditions_key(conditions)
+        or state["events_seen"] is None
     ):
         # A new definition (or a referenced one) or a new profile build: anyone may have changed.
         return refresh_segment(store, definition, version, resolve, at=moment)
@@ -227,7 +233,10 @@ def update_segment(
             "SELECT load_id FROM loads WHERE finished_at >= ?",
             [state["evaluated_wall"]],
         )
-        update_state(store, definition.id, conditions, last, moment, "_new_loads")
+        seen = events_seen(store)
+        update_state(
+            store, definition.id, conditions, last, moment, "_new_loads", state["events_seen"]
+        )
         store.con.execute(
             "CREATE OR REPLACE TEMP TABLE _seg_scope AS SELECT DISTINCT canonical_id "
             "FROM _state_scope"
@@ -235,7 +244,8 @@ def update_segment(
         evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
         _evaluate(store, definition, resolve, moment, "_seg_scope")
         entered, exited, members = _apply(
-            store, definition.id, version, moment, "_seg_scope", _conditions_key(conditions)
+            store, definition.id, version, moment, "_seg_scope", _conditions_key(conditions),
+            seen,
         )
     return MembershipChange(
         definition.id,

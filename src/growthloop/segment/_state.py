@@ -12,7 +12,8 @@ evaluation time ``at``:
 Moving from ``last`` to ``at`` with new loads ``L`` changes a customer's count by the events of
 ``L`` in the new window, plus the buffered events coming into view (``[last, at)``), minus the
 buffered events leaving the window (``[last - W, at - W)``). So an update reads the new loads'
-events (found by ``load_id``), the small buffer and the counts of the customers concerned; it
+events (the rows after the last evaluation's row number: events are append-only), the small
+buffer and the counts of the customers concerned; it
 never scans the events table by time. Loads that link identities move events between customers:
 the customers concerned are recounted from the events table, the rest stay incremental. The
 counts equal a recount from scratch at ``at`` (tested against the direct compilation).
@@ -38,7 +39,14 @@ from growthloop.segment._model import (
 )
 from growthloop.store import AnalyticalStore
 
-__all__ = ["EventCondition", "event_conditions", "rebuild_state", "update_state"]
+__all__ = [
+    "EventCondition",
+    "event_conditions",
+    "events_seen",
+    "rebuild_state",
+    "state_counts",
+    "update_state",
+]
 
 _COUNTS = "segment_node_counts"
 _BUFFER = "segment_node_events"
@@ -88,12 +96,22 @@ def event_conditions(definition: SegmentDefinition, resolve: Any) -> list[EventC
     return list(out.values())
 
 
-def _matching_sql(store: AnalyticalStore, condition: EventCondition, where: str = "") -> str:
-    """SQL of ``(canonical_id, timestamp, load_id)`` of the events ``condition`` counts."""
-    events = store.ibis.table("v_events")
-    selected = events.filter(event_matches(events, condition.node)).select(
-        "canonical_id", "timestamp", "load_id"
-    )
+def events_seen(store: AnalyticalStore) -> int:
+    """The row number the next event will get: events are only appended, never deleted (a
+    deletion must be followed by a full refresh of the segments)."""
+    return int(store.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+
+
+def _matching_sql(
+    store: AnalyticalStore, condition: EventCondition, where: str = "", from_row: int = 0
+) -> str:
+    """SQL of ``(canonical_id, timestamp)`` of the events ``condition`` counts (those from row
+    ``from_row`` on)."""
+    events = store.ibis.table("v_event_rows")
+    predicate = event_matches(events, condition.node)
+    if from_row:
+        predicate = predicate & (events.event_row >= from_row)
+    selected = events.filter(predicate).select("canonical_id", "timestamp")
     sql = ibis.to_sql(selected, dialect="duckdb")
     return f"SELECT * FROM ({sql}) AS m {where}"
 
@@ -152,14 +170,15 @@ def _advance(
     condition: EventCondition,
     last: datetime,
     at: datetime,
-    new_loads: str,
+    from_row: int,
 ) -> None:
-    """Move one condition's state from ``last`` to ``at``; changed ids go into ``_state_scope``."""
+    """Move one condition's state from ``last`` to ``at``, given the events loaded since (from
+    row ``from_row``); changed ids go into ``_state_scope``."""
     con = store.con
     seg = [segment_id, condition.key]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _node_new AS "
-        + _matching_sql(store, condition, f"WHERE load_id IN (SELECT load_id FROM {new_loads})")
+        + _matching_sql(store, condition, from_row=from_row)
     )
     start_now = condition.counted_from(at)
     # Buffered events coming into view, and new events in the counted range.
@@ -265,15 +284,17 @@ def update_state(
     last: datetime,
     at: datetime,
     new_loads: str,
+    from_row: int,
 ) -> None:
-    """Advance the state from ``last`` to ``at`` given the loads in table ``new_loads``.
+    """Advance the state from ``last`` to ``at`` given the loads in table ``new_loads``, whose
+    events are those from row ``from_row`` on.
 
     The ids whose membership may have changed are left in temp table ``_state_scope``.
     """
     con = store.con
     con.execute("CREATE OR REPLACE TEMP TABLE _state_scope (canonical_id VARCHAR)")
     for condition in conditions:
-        _advance(store, segment_id, condition, last, at, new_loads)
+        _advance(store, segment_id, condition, last, at, from_row)
     if conditions and _relinked(store, new_loads):
         for table in (_COUNTS, _BUFFER):
             con.execute(

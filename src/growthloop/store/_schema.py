@@ -171,19 +171,87 @@ MIGRATIONS.append(
             canonical_id VARCHAR NOT NULL,
             timestamp TIMESTAMP NOT NULL
         );
-        -- Which event conditions the state was built for (a referenced segment can change).
+        -- Which event conditions the state was built for (a referenced segment can change),
+        -- and the row number the events had reached (rows from there on are new).
         ALTER TABLE segment_state ADD COLUMN conditions_key VARCHAR;
+        ALTER TABLE segment_state ADD COLUMN events_seen BIGINT;
+        """,
+    )
+)
+
+# The canonical customer id of an event and of an order line, as the identities give it now.
+EVENT_CANONICAL_ID = (
+    "COALESCE(u.canonical_id, a.canonical_id, {e}.user_id, 'anon:' || {e}.anonymous_id)"
+)
+EVENT_IDENTITY_JOINS = (
+    "LEFT JOIN identities u ON u.kind = 'customer' AND u.value = {e}.user_id "
+    "LEFT JOIN identities a ON a.kind = 'anonymous' AND a.value = {e}.anonymous_id"
+)
+LINE_CANONICAL_ID = "COALESCE(i.canonical_id, {l}.customer_id)"
+LINE_IDENTITY_JOINS = "LEFT JOIN identities i ON i.kind = 'customer' AND i.value = {l}.customer_id"
+
+MIGRATIONS.append(
+    (
+        4,
+        "canonical ids stored on events and order lines",
+        f"""
+        -- Kept current by the loaders (identity changes rewrite the rows concerned), so
+        -- queries read them instead of joining the identities for every event. The tables
+        -- are rewritten (a streaming copy) rather than updated: tens of millions of updated
+        -- rows do not fit a small memory limit.
+        DROP VIEW IF EXISTS v_events;
+        DROP VIEW IF EXISTS v_orders;
+        DROP VIEW IF EXISTS v_order_lines;
+        CREATE TABLE _events_4 (
+            message_id VARCHAR NOT NULL,
+            type VARCHAR NOT NULL,
+            event VARCHAR,
+            name VARCHAR,
+            user_id VARCHAR,
+            anonymous_id VARCHAR,
+            previous_id VARCHAR,
+            timestamp TIMESTAMP NOT NULL,
+            received_at TIMESTAMP NOT NULL,
+            properties JSON,
+            traits JSON,
+            context JSON,
+            load_id VARCHAR NOT NULL,
+            canonical_id VARCHAR
+        );
+        INSERT INTO _events_4 SELECT e.*, {EVENT_CANONICAL_ID.format(e="e")}
+            FROM events e {EVENT_IDENTITY_JOINS.format(e="e")};
+        DROP TABLE events;
+        ALTER TABLE _events_4 RENAME TO events;
+        CREATE TABLE _order_lines_4 (
+            line_key VARCHAR NOT NULL,
+            order_id VARCHAR NOT NULL,
+            customer_id VARCHAR,
+            product_id VARCHAR,
+            title VARCHAR,
+            quantity INTEGER NOT NULL,
+            unit_price DECIMAL(18, 4) NOT NULL,
+            amount DECIMAL(18, 4) NOT NULL,
+            currency VARCHAR NOT NULL,
+            ordered_at TIMESTAMP NOT NULL,
+            country VARCHAR,
+            line_kind VARCHAR NOT NULL,
+            is_guest BOOLEAN NOT NULL,
+            returned_order_id VARCHAR,
+            load_id VARCHAR NOT NULL,
+            source_line BIGINT,
+            canonical_id VARCHAR
+        );
+        INSERT INTO _order_lines_4 SELECT l.*, {LINE_CANONICAL_ID.format(l="l")}
+            FROM order_lines l {LINE_IDENTITY_JOINS.format(l="l")};
+        DROP TABLE order_lines;
+        ALTER TABLE _order_lines_4 RENAME TO order_lines;
         """,
     )
 )
 
 VIEWS: dict[str, str] = {
-    # Order lines with the canonical customer id (guests keep NULL).
-    "v_order_lines": """
-        SELECT l.*, COALESCE(i.canonical_id, l.customer_id) AS canonical_id
-        FROM order_lines l
-        LEFT JOIN identities i ON i.kind = 'customer' AND i.value = l.customer_id
-    """,
+    # Order lines with the canonical customer id (guests keep NULL), stored on the table.
+    "v_order_lines": "SELECT * FROM order_lines",
     # One row per order: totals of its lines.
     "v_orders": """
         SELECT order_id,
@@ -201,14 +269,12 @@ VIEWS: dict[str, str] = {
         FROM v_order_lines
         GROUP BY order_id
     """,
-    # Events with the canonical id of whoever sent them (user id first, else anonymous id).
-    "v_events": """
-        SELECT e.*, COALESCE(u.canonical_id, a.canonical_id, e.user_id,
-                             'anon:' || e.anonymous_id) AS canonical_id
-        FROM events e
-        LEFT JOIN identities u ON u.kind = 'customer' AND u.value = e.user_id
-        LEFT JOIN identities a ON a.kind = 'anonymous' AND a.value = e.anonymous_id
-    """,
+    # Events with the canonical id of whoever sent them (user id first, else anonymous id),
+    # stored on the table.
+    "v_events": "SELECT * FROM events",
+    # The same with each event's row number: events are only ever appended, so the rows after
+    # a remembered number are exactly the events loaded since (found without a scan).
+    "v_event_rows": "SELECT rowid AS event_row, * FROM events",
     # One row per canonical customer: the most recently updated non-null value of each field.
     "v_customers": """
         SELECT COALESCE(i.canonical_id, c.customer_id) AS canonical_id,
