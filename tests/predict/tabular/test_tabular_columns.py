@@ -131,3 +131,25 @@ def test_scoring_checks_the_feature_set(fitted: TabularClassifier, telco: pd.Dat
     assert np.isfinite(proba).all() and ((proba > 0) & (proba < 1)).all()
     reasons = fitted.explain(X.head(2))
     assert all(len(r) == 3 for r in reasons)
+
+
+def test_a_pandas_bool_column_is_planned_and_applied_as_boolean() -> None:
+    frame = pd.DataFrame(
+        {
+            "opted_in": pd.array([True, False, True, None, False], dtype="boolean"),
+            "flag": [True, False, False, True, True],
+            "spend": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    plan = plan_columns(frame)
+    kinds = {s.name: s.kind for s in plan.features}
+    assert kinds == {"opted_in": "boolean", "flag": "boolean", "spend": "numeric"}
+    X, _ = plan.transform(frame)
+    assert X["flag"].tolist() == [1.0, 0.0, 0.0, 1.0, 1.0]
+    assert X["opted_in"].tolist()[:3] == [1.0, 0.0, 1.0] and np.isnan(X["opted_in"].iloc[3])
+    with pytest.raises(ModelError, match=r"column 'flag' was boolean \(1/0\) in training"):
+        plan.transform(frame.assign(flag=[2, 0, 1, 1, 0]))
+    # The same column read with blanks (object dtype: True/False/None) still applies.
+    with_blank = frame.assign(flag=pd.Series([True, None, False, True, False], dtype="object"))
+    X, _ = plan.transform(with_blank)
+    assert X["flag"].iloc[[0, 2, 3, 4]].tolist() == [1.0, 0.0, 1.0, 0.0]

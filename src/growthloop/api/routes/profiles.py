@@ -1,4 +1,4 @@
-"""``GET /v1/profiles/{identity}``: a customer's profile, identities and segments."""
+"""``GET /v1/profiles/{identity}``: a customer's profile, identities, segments and model scores."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from growthloop.api._errors import ErrorBody, json_response
 from growthloop.api._read import ReadKeyDep, analytical_store
 from growthloop.customers import find_canonical_id
 from growthloop.errors import NotFoundError
+from growthloop.predict.temporal import scores_of
 from growthloop.store import AnalyticalStore
 
 __all__ = ["router"]
@@ -56,13 +57,15 @@ def profile_view(store: AnalyticalStore, identity: str) -> dict[str, Any]:
         "profile": _plain(rows[0]),
         "identities": identities or [{"kind": "customer", "value": canonical}],
         "segments": segments,
+        "scores": [_plain(s) for s in scores_of(store, canonical)],
     }
 
 
 @router.get("/profiles/{identity}", summary="A customer's profile", responses=_ERRORS)
 async def get_profile(identity: str, request: Request, key: ReadKeyDep) -> Response:
-    """The profile (coarse, medium and fine layers, RFM segment), the merged identities and the
-    current segments of the customer behind ``identity``: a customer id, email, phone or
+    """The profile (coarse, medium and fine layers, RFM segment, model scores such as
+    ``churn_risk``), the merged identities, the current segments and the model scores with
+    their top reasons of the customer behind ``identity``: a customer id, email, phone or
     anonymous id. Needs a key with the ``read`` scope as ``Authorization: Bearer KEY``."""
 
     def load() -> dict[str, Any]:

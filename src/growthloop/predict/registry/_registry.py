@@ -102,6 +102,16 @@ class ModelVersion:
             description=row.description,
         )
 
+    def summary(self) -> dict[str, Any]:
+        """Name, version, kind, status and artifact path: how results name their model."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "status": self.status,
+            "artifact_path": self.artifact_path,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (datetimes as ISO strings)."""
         data = asdict(self)

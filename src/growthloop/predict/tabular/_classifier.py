@@ -5,6 +5,9 @@ families (:mod:`._estimators`) with seeded stratified k-fold, calibrates their o
 probabilities (:mod:`._calibration`), keeps the family with the higher cross-validated ROC-AUC
 (a tie goes to logistic regression, the simpler model), refits it on every row and fits its
 calibrator on the out-of-fold predictions.
+
+:meth:`TabularClassifier.fit_holdout` is the temporal variant: fit on one table (an earlier
+snapshot), choose and calibrate on a later held-out table instead of on folds.
 """
 
 from __future__ import annotations
@@ -161,10 +164,7 @@ class TabularClassifier:
         self.plan_ = plan_columns(frame, id_column=self.id_column, label_column=self.label_column)
         X, _ = self.plan_.transform(frame)
         self.calibration_method_ = choose_calibration(self.calibration, len(y))
-        splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
-        fold_of = np.empty(len(y), dtype=int)
-        for fold, (_, held) in enumerate(splitter.split(X, y)):
-            fold_of[held] = fold
+        fold_of = self._fold_of(y)
         families = FAMILIES if self.model == "auto" else (self.model,)
         steps, done = len(families) * (self.folds + 1), 0
         self.evaluations_: dict[str, Evaluation] = {}
@@ -180,26 +180,92 @@ class TabularClassifier:
                 if progress:
                     progress(done, steps)
             raw_oof[family] = oof
-            calibrated = cross_fitted(oof, y, fold_of, self.calibration_method_)
-            self.evaluations_[family] = Evaluation(
-                family=family,
-                metrics=binary_metrics(y, calibrated),
-                fold_roc_auc=[
-                    binary_metrics(y[fold_of == f], calibrated[fold_of == f])["roc_auc"]
-                    for f in range(self.folds)
-                ],
-                reliability=reliability_bins(y, calibrated),
-            )
+            self.evaluations_[family] = self._evaluate(family, oof, y, fold_of)
             finals[family] = make_model(family, self._params(family)).fit(X, y)
             done += 1
             if progress:
                 progress(done, steps)
+        return self._choose(finals, raw_oof, y, classes)
+
+    def fit_holdout(
+        self,
+        frame: pd.DataFrame,
+        y: np.ndarray,
+        holdout: pd.DataFrame,
+        holdout_y: np.ndarray,
+        *,
+        classes: tuple[str, str] = ("0", "1"),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TabularClassifier:
+        """Temporal validation: fit on ``frame``, choose and calibrate on ``holdout``.
+
+        ``holdout`` is a later table with the same columns (e.g. a profile snapshot taken one
+        horizon after the training one). Each family is fitted on every row of ``frame``; the
+        family with the higher ROC-AUC on ``holdout`` is kept and its calibrator is fitted on
+        its ``holdout`` predictions. :attr:`evaluations_` holds the holdout metrics, each fold
+        of the holdout calibrated by a calibrator fitted on the other folds.
+        """
+        y = np.asarray(y, dtype=int)
+        holdout_y = np.asarray(holdout_y, dtype=int)
+        for table, labels, what in ((frame, y, "training"), (holdout, holdout_y, "holdout")):
+            if len(labels) != len(table):
+                raise ModelError(f"{len(table)} {what} rows but {len(labels)} labels")
+            self._validate(labels)
+        self.plan_ = plan_columns(frame, id_column=self.id_column, label_column=self.label_column)
+        X, _ = self.plan_.transform(frame)
+        X_holdout, _ = self.plan_.transform(holdout)
+        self.calibration_method_ = choose_calibration(self.calibration, len(holdout_y))
+        fold_of = self._fold_of(holdout_y)
+        families = FAMILIES if self.model == "auto" else (self.model,)
+        self.evaluations_ = {}
+        raw: dict[str, np.ndarray] = {}
+        finals: dict[str, LogisticModel | LightGBMModel] = {}
+        for done, family in enumerate(families, start=1):
+            finals[family] = make_model(family, self._params(family)).fit(X, y)
+            raw[family] = finals[family].predict_raw(X_holdout)
+            self.evaluations_[family] = self._evaluate(family, raw[family], holdout_y, fold_of)
+            if progress:
+                progress(done, len(families))
+        return self._choose(finals, raw, holdout_y, classes)
+
+    def _fold_of(self, y: np.ndarray) -> np.ndarray:
+        """Each row's fold of a seeded stratified k-fold split."""
+        splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
+        fold_of = np.empty(len(y), dtype=int)
+        for fold, (_, held) in enumerate(splitter.split(np.zeros(len(y)), y)):
+            fold_of[held] = fold
+        return fold_of
+
+    def _evaluate(
+        self, family: str, raw: np.ndarray, y: np.ndarray, fold_of: np.ndarray
+    ) -> Evaluation:
+        """Metrics of ``raw`` predictions of unseen rows, calibrated fold by fold."""
+        calibrated = cross_fitted(raw, y, fold_of, self.calibration_method_)
+        return Evaluation(
+            family=family,
+            metrics=binary_metrics(y, calibrated),
+            fold_roc_auc=[
+                binary_metrics(y[fold_of == f], calibrated[fold_of == f])["roc_auc"]
+                for f in range(self.folds)
+            ],
+            reliability=reliability_bins(y, calibrated),
+        )
+
+    def _choose(
+        self,
+        finals: dict[str, LogisticModel | LightGBMModel],
+        raw: dict[str, np.ndarray],
+        y: np.ndarray,
+        classes: tuple[str, str],
+    ) -> TabularClassifier:
+        """Keep the family with the higher ROC-AUC; calibrate it on its unseen-row predictions
+        ``raw`` with labels ``y``."""
         self.chosen_ = max(
-            families,
+            finals,
             key=lambda f: (self.evaluations_[f].metrics["roc_auc"], f == "logistic"),
         )
         self.estimator_ = finals[self.chosen_]
-        self.calibrator_ = Calibrator(self.calibration_method_).fit(raw_oof[self.chosen_], y)
+        self.calibrator_ = Calibrator(self.calibration_method_).fit(raw[self.chosen_], y)
         self.importance_ = self._importance(finals)
         self.classes_ = classes
         self.n_features_in_ = len(self.plan_.features)

@@ -106,8 +106,14 @@ class TransformNotes:
 
 def _as_text(series: pd.Series) -> pd.Series:
     """Strings with surrounding spaces trimmed and missing tokens as ``None``."""
-    text = series.astype("object").map(lambda v: None if pd.isna(v) else str(v).strip())
-    return text.map(lambda v: None if v is None or v.lower() in MISSING_TOKENS else v)
+    # Built as an object Series: pandas 3's ``map`` would infer its string dtype and turn
+    # ``None`` back into NaN.
+    values = (None if pd.isna(v) else str(v).strip() for v in series.astype("object"))
+    return pd.Series(
+        [None if v is None or v.lower() in MISSING_TOKENS else v for v in values],
+        index=series.index,
+        dtype="object",
+    )
 
 
 def _is_text(series: pd.Series) -> bool:
@@ -281,10 +287,24 @@ class ColumnPlan:
                 )
             return numbers.astype(float)
         if spec.kind == "boolean":
+            if not _is_text(series):
+                # bool or 0/1 numbers, as planned by _plan_one: read as floats, not as text
+                # ("True" is not a token of the planned 1/0 pair).
+                numbers = series.astype(float)
+                bad = numbers[numbers.notna() & ~numbers.isin([0.0, 1.0])]
+                if len(bad):
+                    examples = ", ".join(f"{v:g}" for v in bad.unique()[:3])
+                    raise ModelError(
+                        f"column {spec.name!r} was boolean (1/0) in training but has other "
+                        f"values ({examples}); map them to 1/0 or leave blank"
+                    )
+                return numbers
             text = _as_text(series)
             lowered = text.map(lambda v: None if v is None else v.lower())
             pair = next(p for p in _BOOLEAN_PAIRS if p[0] == spec.true_token)
-            accepted = set(pair) | ({"1", "0", "1.0", "0.0"} if spec.true_token == "1" else set())
+            # 1/0 and true/false say the same thing (a bool column read as text, with blanks).
+            numeric = {"1", "0", "1.0", "0.0", "true", "false"}
+            accepted = set(pair) | (numeric if spec.true_token in ("1", "true") else set())
             bad = lowered[lowered.notna() & ~lowered.isin(accepted)]
             if len(bad):
                 examples = ", ".join(repr(v) for v in text[bad.index].unique()[:3])
@@ -292,8 +312,9 @@ class ColumnPlan:
                     f"column {spec.name!r} was boolean ({pair[0]}/{pair[1]}) in training but has "
                     f"other values ({examples}); map them to {pair[0]}/{pair[1]} or leave blank"
                 )
-            truth = {pair[0]: 1.0, pair[1]: 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
-            return lowered.map(lambda v: np.nan if v is None else truth[v]).astype(float)
+            truth = {"1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0, "false": 0.0}
+            truth.update({pair[0]: 1.0, pair[1]: 0.0})
+            return lowered.map(lambda v: truth[v] if isinstance(v, str) else np.nan).astype(float)
         text = _as_text(series)
         levels = set(spec.levels)
         seen = text.map(

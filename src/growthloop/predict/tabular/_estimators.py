@@ -129,7 +129,8 @@ class LightGBMModel:
 
     Parameters are LightGBM's. The defaults are deliberately small trees with strong
     regularisation, suited to customer tables of thousands of rows; ``n_jobs`` is 1 and
-    ``deterministic`` is on.
+    ``deterministic`` is on. ``monotone`` maps feature names to +1 (the prediction may only
+    rise with the feature) or -1 (only fall); features absent from the table are ignored.
     """
 
     def __init__(
@@ -143,6 +144,7 @@ class LightGBMModel:
         reg_lambda: float = 5.0,
         seed: int = 0,
         n_jobs: int = 1,
+        monotone: dict[str, int] | None = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -153,6 +155,7 @@ class LightGBMModel:
         self.reg_lambda = reg_lambda
         self.seed = seed
         self.n_jobs = n_jobs
+        self.monotone = monotone
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -165,6 +168,7 @@ class LightGBMModel:
             "reg_lambda": self.reg_lambda,
             "seed": self.seed,
             "n_jobs": self.n_jobs,
+            "monotone": self.monotone,
         }
 
     def _renamed(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -172,6 +176,8 @@ class LightGBMModel:
         return X.set_axis([f"f{i}" for i in range(X.shape[1])], axis=1)
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> LightGBMModel:
+        monotone = self.monotone or {}
+        constraints = [int(monotone.get(str(c), 0)) for c in X.columns]
         self.model_ = lgb.LGBMClassifier(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -185,6 +191,8 @@ class LightGBMModel:
             n_jobs=self.n_jobs,
             deterministic=True,
             force_row_wise=True,
+            monotone_constraints=constraints if any(constraints) else None,
+            monotone_constraints_method="advanced",
             verbose=-1,
         ).fit(self._renamed(X), y)
         self.features_ = [str(c) for c in X.columns]

@@ -78,13 +78,7 @@ class TrainingResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": {
-                "name": self.model.name,
-                "version": self.model.version,
-                "kind": self.model.kind,
-                "status": self.model.status,
-                "artifact_path": self.model.artifact_path,
-            },
+            "model": self.model.summary(),
             "rows": self.rows,
             "positives": self.positives,
             "negative_label": self.classes[0],
