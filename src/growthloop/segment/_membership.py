@@ -155,7 +155,8 @@ def _apply(
     for table in ("_seg_open", "_seg_enter", "_seg_exit"):
         con.execute(f"DROP TABLE {table}")
     con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
-    profiles_as_of = con.execute("SELECT max(as_of) FROM profiles").fetchall()[0][0]
+    first = con.execute("SELECT as_of FROM profiles LIMIT 1").fetchall()
+    profiles_as_of = first[0][0] if first else None
     con.execute(
         "INSERT INTO segment_state (segment_id, version, evaluated_at, members, profiles_as_of, "
         "evaluated_wall, conditions_key, events_seen) "
@@ -210,7 +211,7 @@ def update_segment(
     started = time.perf_counter()
     moment = at or _now()
     state = _state(store, definition.id)
-    profiles_as_of = store.scalar("SELECT max(as_of) FROM profiles")
+    profiles_as_of = store.scalar("SELECT as_of FROM profiles LIMIT 1")
     conditions = event_conditions(definition, resolve)
     if (
         state is None
