@@ -21,10 +21,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from growthloop.errors import GrowthloopError
 from growthloop.segment._compile import CompileContext, SegmentError, compile_members
-from growthloop.segment._model import SegmentDefinition
+from growthloop.segment._model import (
+    RfmSegmentNode,
+    SegmentDefinition,
+    SegmentRefNode,
+    TraitNode,
+    walk,
+)
 from growthloop.segment._state import (
     event_conditions,
     events_seen,
@@ -76,6 +83,40 @@ def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def _profile_fields(definition: SegmentDefinition, resolve: Resolver) -> set[str]:
+    """The profile columns a segment tree reads, following segment references."""
+    fields, stack, seen = set(), [definition], {definition.id}
+    while stack:
+        for node in walk(stack.pop().condition):
+            if isinstance(node, TraitNode):
+                fields.add(node.field)
+            elif isinstance(node, RfmSegmentNode):
+                fields.add("rfm_segment")
+            elif isinstance(node, SegmentRefNode) and node.segment not in seen:
+                seen.add(node.segment)
+                stack.append(resolve(node.segment))
+    return fields
+
+
+def _scoped_profiles(
+    store: AnalyticalStore,
+    profiles: Any,
+    definition: SegmentDefinition,
+    resolve: Resolver,
+    restrict: str,
+) -> Any:
+    """The profiles of ``restrict``'s ids, with only the columns the segment reads."""
+    fields = _profile_fields(definition, resolve)
+    if not fields <= set(profiles.columns):  # let the compiler name the unknown field
+        return profiles.semi_join(store.ibis.table(restrict), "canonical_id")
+    columns = ", ".join(f'"{c}"' for c in ["canonical_id", *sorted(fields)])
+    store.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {columns} FROM profiles
+        WHERE canonical_id IN (SELECT canonical_id FROM {restrict})"""
+    )
+    return store.ibis.table("_seg_profiles")
+
+
 def _evaluate(
     store: AnalyticalStore,
     definition: SegmentDefinition,
@@ -86,13 +127,28 @@ def _evaluate(
     """Members (among ``restrict``'s ids, or everyone) into temp table ``_seg_members``."""
     db = store.ibis
     profiles = _profiles(store)
-    scope = db.table(restrict) if restrict is not None else None
-    if scope is not None:
-        profiles = profiles.semi_join(scope, "canonical_id")
+    if restrict is None:
 
-    def state(node: Any) -> Any:
-        counts = state_counts(store, definition.id, node_key(node))
-        return counts.semi_join(scope, "canonical_id") if scope is not None else counts
+        def state(node: Any) -> Any:
+            return state_counts(store, definition.id, node_key(node))
+
+    else:
+        # The evaluated customers' profile fields and counts, each read in one pass.
+        profiles = _scoped_profiles(store, profiles, definition, resolve, restrict)
+        store.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _seg_counts AS
+            SELECT node_key, canonical_id, n, last_at FROM segment_node_counts
+            WHERE segment_id = ? AND canonical_id IN (SELECT canonical_id FROM {restrict})""",
+            [definition.id],
+        )
+        counts = db.table("_seg_counts")
+
+        def state(node: Any) -> Any:
+            mine = counts.filter(counts.node_key == node_key(node))
+            return mine.select(
+                canonical_id=mine.canonical_id.cast(dt.String(nullable=True)), n=mine.n,
+                last_at=mine.last_at,
+            )
 
     clusters = db.table("clusters") if store.has_table("clusters") else None
     ctx = CompileContext(profiles=profiles, events=db.table("v_events"), at=at, resolve=resolve,

@@ -205,26 +205,24 @@ def _advance(
         FROM ({' UNION ALL '.join(parts)}) GROUP BY canonical_id""",
         params,
     )
-    # New counts of the customers concerned: their rows are replaced (two reads of the counts
-    # instead of an update, an insert and a delete).
+    # New counts of the customers concerned: their rows are taken out (one pass over the
+    # counts) and put back updated.
     keep = "WHERE n <> 0" if condition.window is not None else ""
+    old = con.sql(
+        f"""DELETE FROM {_COUNTS} WHERE segment_id = $1 AND node_key = $2
+        AND canonical_id IN (SELECT canonical_id FROM _node_delta)
+        RETURNING canonical_id, n, last_at""",
+        params=seg,
+    ).to_arrow_table()
+    con.register("_node_old", old)
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _node_merged AS
+        """CREATE OR REPLACE TEMP TABLE _node_merged AS
         SELECT d.canonical_id, coalesce(c.n, 0) + d.dn AS n,
                CASE WHEN d.last_at IS NULL OR c.last_at >= d.last_at THEN c.last_at
                     ELSE d.last_at END AS last_at
-        FROM _node_delta d LEFT JOIN (
-            SELECT canonical_id, n, last_at FROM {_COUNTS}
-            WHERE segment_id = ? AND node_key = ?
-              AND canonical_id IN (SELECT canonical_id FROM _node_delta)) c
-        USING (canonical_id)""",
-        seg,
+        FROM _node_delta d LEFT JOIN _node_old c USING (canonical_id)"""
     )
-    con.execute(
-        f"""DELETE FROM {_COUNTS} WHERE segment_id = ? AND node_key = ?
-        AND canonical_id IN (SELECT canonical_id FROM _node_delta)""",
-        seg,
-    )
+    con.unregister("_node_old")
     con.execute(
         f"INSERT INTO {_COUNTS} SELECT ?, ?, canonical_id, n, last_at FROM _node_merged {keep}",
         seg,
