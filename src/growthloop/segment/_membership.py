@@ -133,14 +133,9 @@ def _evaluate(
             return state_counts(store, definition.id, node_key(node))
 
     else:
-        # The evaluated customers' profile fields and counts, each read in one pass.
+        # The evaluated customers' profile fields, read in one pass, and their counts, left
+        # by the state update in ``_seg_counts``.
         profiles = _scoped_profiles(store, profiles, definition, resolve, restrict)
-        store.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _seg_counts AS
-            SELECT node_key, canonical_id, n, last_at FROM segment_node_counts
-            WHERE segment_id = ? AND canonical_id IN (SELECT canonical_id FROM {restrict})""",
-            [definition.id],
-        )
         counts = db.table("_seg_counts")
 
         def state(node: Any) -> Any:

@@ -172,8 +172,9 @@ def _advance(
     at: datetime,
     from_row: int,
 ) -> None:
-    """Move one condition's state from ``last`` to ``at``, given the events loaded since (from
-    row ``from_row``); changed ids go into ``_state_scope``."""
+    """Move one condition's buffer from ``last`` to ``at``, given the events loaded since (from
+    row ``from_row``); its count changes go into ``_state_delta``, the ids concerned into
+    ``_state_scope``."""
     con = store.con
     seg = [segment_id, condition.key]
     con.execute(
@@ -205,27 +206,9 @@ def _advance(
         FROM ({' UNION ALL '.join(parts)}) GROUP BY canonical_id""",
         params,
     )
-    # New counts of the customers concerned: their rows are taken out (one pass over the
-    # counts) and put back updated.
-    keep = "WHERE n <> 0" if condition.window is not None else ""
-    old = con.sql(
-        f"""DELETE FROM {_COUNTS} WHERE segment_id = $1 AND node_key = $2
-        AND canonical_id IN (SELECT canonical_id FROM _node_delta)
-        RETURNING canonical_id, n, last_at""",
-        params=seg,
-    ).to_arrow_table()
-    con.register("_node_old", old)
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _node_merged AS
-        SELECT d.canonical_id, coalesce(c.n, 0) + d.dn AS n,
-               CASE WHEN d.last_at IS NULL OR c.last_at >= d.last_at THEN c.last_at
-                    ELSE d.last_at END AS last_at
-        FROM _node_delta d LEFT JOIN _node_old c USING (canonical_id)"""
-    )
-    con.unregister("_node_old")
-    con.execute(
-        f"INSERT INTO {_COUNTS} SELECT ?, ?, canonical_id, n, last_at FROM _node_merged {keep}",
-        seg,
+        "INSERT INTO _state_delta SELECT ?, canonical_id, dn, last_at FROM _node_delta",
+        [condition.key],
     )
     con.execute(
         f"DELETE FROM {_BUFFER} WHERE segment_id = ? AND node_key = ? AND timestamp < ?",
@@ -246,7 +229,7 @@ def _advance(
             WHERE segment_id = ? AND node_key = ? AND last_at >= ? AND last_at < ?""",
             [*seg, last - edge, at - edge],
         )
-    for table in ("_node_new", "_node_delta", "_node_merged"):
+    for table in ("_node_new", "_node_delta"):
         con.execute(f"DROP TABLE {table}")
 
 
@@ -294,22 +277,65 @@ def update_state(
     """Advance the state from ``last`` to ``at`` given the loads in table ``new_loads``, whose
     events are those from row ``from_row`` on.
 
-    The ids whose membership may have changed are left in temp table ``_state_scope``.
+    The ids whose membership may have changed are left in temp table ``_state_scope``, and
+    their counts in ``_seg_counts`` ``(node_key, canonical_id, n, last_at)``.
     """
     con = store.con
     con.execute("CREATE OR REPLACE TEMP TABLE _state_scope (canonical_id VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _state_delta "
+        "(node_key VARCHAR, canonical_id VARCHAR, dn BIGINT, last_at TIMESTAMP)"
+    )
     for condition in conditions:
         _advance(store, segment_id, condition, last, at, from_row)
-    if conditions and _relinked(store, new_loads):
-        for table in (_COUNTS, _BUFFER):
-            con.execute(
-                f"DELETE FROM {table} WHERE segment_id = ? "
-                "AND canonical_id IN (SELECT canonical_id FROM _relinked_old)",
-                [segment_id],
-            )
+    relinked = bool(conditions) and _relinked(store, new_loads) > 0
+    if relinked:
+        con.execute("INSERT INTO _state_scope SELECT canonical_id FROM _relinked_old")
+    # The counts of the customers concerned are taken out in one pass over the table, updated
+    # and put back; they are also what the evaluation reads (``_seg_counts``).
+    old = con.sql(
+        f"""DELETE FROM {_COUNTS} WHERE segment_id = $1
+        AND canonical_id IN (SELECT canonical_id FROM _state_scope)
+        RETURNING node_key, canonical_id, n, last_at""",
+        params=[segment_id],
+    ).to_arrow_table()
+    con.register("_state_old", old)
+    skip = "WHERE canonical_id NOT IN (SELECT canonical_id FROM _relinked_old)" if relinked else ""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _seg_counts AS SELECT * FROM (
+            SELECT coalesce(o.node_key, d.node_key) AS node_key,
+                   coalesce(o.canonical_id, d.canonical_id) AS canonical_id,
+                   coalesce(o.n, 0) + coalesce(d.dn, 0) AS n,
+                   CASE WHEN d.last_at IS NULL OR o.last_at >= d.last_at THEN o.last_at
+                        ELSE d.last_at END AS last_at
+            FROM _state_old o FULL OUTER JOIN (
+                SELECT node_key, canonical_id, sum(dn) AS dn, max(last_at) AS last_at
+                FROM _state_delta GROUP BY node_key, canonical_id) d
+            ON o.node_key = d.node_key AND o.canonical_id = d.canonical_id) {skip}"""
+    )
+    con.unregister("_state_old")
+    # Windowed counts that fell to zero are dropped; all-time counts never fall.
+    windowed = [c.key for c in conditions if c.window is not None]
+    con.execute(
+        f"""INSERT INTO {_COUNTS} SELECT ?, node_key, canonical_id, n, last_at FROM _seg_counts
+        WHERE n <> 0 OR NOT list_contains(?, node_key)""",
+        [segment_id, windowed],
+    )
+    if relinked:
+        # Their events moved between customers: recount them from the events.
+        con.execute(
+            f"DELETE FROM {_BUFFER} WHERE segment_id = ? "
+            "AND canonical_id IN (SELECT canonical_id FROM _relinked_old)",
+            [segment_id],
+        )
         for condition in conditions:
             _recount(store, segment_id, condition, at, "_relinked")
-        con.execute("INSERT INTO _state_scope SELECT canonical_id FROM _relinked_old")
+        con.execute(
+            f"""INSERT INTO _seg_counts SELECT node_key, canonical_id, n, last_at FROM {_COUNTS}
+            WHERE segment_id = ? AND canonical_id IN (SELECT canonical_id FROM _relinked)""",
+            [segment_id],
+        )
+    con.execute("DROP TABLE _state_delta")
 
 
 def state_counts(store: AnalyticalStore, segment_id: str, condition_key: str) -> Any:
