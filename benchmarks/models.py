@@ -12,7 +12,12 @@ script creates ``benchmarks/.venv-baselines`` (pandas<3, lifetimes, pymc-marketi
 baseline fits there in a subprocess. Targets: faster than both baselines; 1M customers fitted
 in under 10 s.
 
-Run: ``python benchmarks/models.py`` (``--skip-baselines`` for growthloop only).
+Scoring: on the simulated customers, the throughput (customers/s) of P(alive), expected
+purchases in 90 days, 1-year CLV (12 monthly discounting steps) and all five measures that
+``growthloop score clv`` stores (``score_customers``), with the models fitted on the same data.
+
+Run: ``python benchmarks/models.py`` (``--skip-baselines`` for growthloop only,
+``--scoring-only`` for the scoring throughput only).
 """
 
 from __future__ import annotations
@@ -81,6 +86,31 @@ def _read(path: Path) -> Any:
     import pandas as pd
 
     return pd.read_csv(path)
+
+
+# --- scoring -------------------------------------------------------------------------------
+def score_growthloop(path: Path, repeats: int) -> dict[str, float]:
+    """Customers per second of each prediction, the models fitted once on the same data."""
+    from datetime import date
+
+    from growthloop.predict.clv import BetaGeoModel, GammaGammaModel
+    from growthloop.predict.lifetime import ClvModel, score_customers
+
+    data = _read(path)
+    x, t_x, big_t = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    m = data["monetary_value"].to_numpy(float)
+    bg = BetaGeoModel().fit(x, t_x, big_t)
+    gg = GammaGammaModel().fit(x, m)
+    model = ClvModel(bg, gg, date(2024, 12, 31))
+    cases: dict[str, Callable[[], Any]] = {
+        "p_alive": lambda: bg.probability_alive(x, t_x, big_t),
+        "expected_purchases_90d": lambda: bg.expected_purchases(90 / 7, x, t_x, big_t),
+        "clv_1y": lambda: gg.customer_lifetime_value(
+            bg, x, t_x, big_t, m, horizon=365 / 7, discount_rate=0.01, step=365.25 / 12 / 7
+        ),
+        "score_customers": lambda: score_customers(model, data),
+    }
+    return {name: len(data) / _best_of(repeats, run)[0] for name, run in cases.items()}
 
 
 # --- fits ----------------------------------------------------------------------------------
@@ -209,6 +239,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="best of N for growthloop/CDNOW")
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--skip-pymc", action="store_true")
+    parser.add_argument("--scoring-only", action="store_true", help="scoring throughput only")
     parser.add_argument("--baseline-timeout", type=float, default=1800.0)
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -225,7 +256,7 @@ def main() -> None:
         cases = write_cases(Path(tmp), args.customers)
         python = None
         pymc = False
-        if not args.skip_baselines:
+        if not (args.skip_baselines or args.scoring_only):
             python = baseline_python(install_pymc=not args.skip_pymc)
             pymc = not args.skip_pymc and _can_import(python, "pymc_marketing")
             if not args.skip_pymc and not pymc:
@@ -233,6 +264,12 @@ def main() -> None:
         rows = []
         for name, path in cases.items():
             big = not name.startswith("cdnow")
+            if big:
+                rates = score_growthloop(path, args.repeats)
+                print(f"{name}: scoring, customers/s: "
+                      + ", ".join(f"{k} {v:,.0f}" for k, v in rates.items()), flush=True)
+            if args.scoring_only:
+                continue
             ours = fit_growthloop(path, args.repeats)
             print(f"{name}: growthloop BG/NBD {ours['bgnbd']:.3f} s "
                   f"{ {k: round(v, 3) for k, v in ours['bgnbd_params'].items()} }, "
@@ -255,6 +292,8 @@ def main() -> None:
                     print(f"{name}: {worker} {described}", flush=True)
             rows.append(row)
 
+    if args.scoring_only:
+        return
     print()
     print("| case | model | growthloop | lifetimes | ratio | PyMC-Marketing MAP | ratio |")
     print("|---|---|---|---|---|---|---|")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from growthloop.cli import (  # noqa: F401
     _cluster,
+    _clv,
     _customer,
     _demo,
     _events,
