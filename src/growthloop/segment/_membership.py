@@ -167,14 +167,25 @@ def _apply(
     seen: int,
 ) -> tuple[int, int, int]:
     con = store.con
-    in_scope = f"AND canonical_id IN (SELECT canonical_id FROM {scope})" if scope else ""
     # The open stays among the evaluated customers, read once; entries and exits are the
-    # differences with the new members, both small on an incremental update.
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _seg_open AS SELECT canonical_id
-        FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL {in_scope}""",
-        [segment_id],
-    )
+    # differences with the new members, both small on an incremental update. There, the
+    # open stays are taken out and put back (closed for those who left): one pass.
+    if scope is None:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _seg_open AS SELECT canonical_id, entered_at, version
+            FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL""",
+            [segment_id],
+        )
+    else:
+        taken = con.sql(
+            f"""DELETE FROM segment_membership WHERE segment_id = $1 AND exited_at IS NULL
+            AND canonical_id IN (SELECT canonical_id FROM {scope})
+            RETURNING canonical_id, entered_at, version""",
+            params=[segment_id],
+        ).to_arrow_table()
+        con.register("_seg_taken", taken)
+        con.execute("CREATE OR REPLACE TEMP TABLE _seg_open AS SELECT * FROM _seg_taken")
+        con.unregister("_seg_taken")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _seg_enter AS "
         "SELECT canonical_id FROM _seg_members EXCEPT SELECT canonical_id FROM _seg_open"
@@ -185,7 +196,14 @@ def _apply(
     )
     entered = int(con.execute("SELECT count(*) FROM _seg_enter").fetchall()[0][0])
     exited = int(con.execute("SELECT count(*) FROM _seg_exit").fetchall()[0][0])
-    if exited:
+    if scope is not None:
+        con.execute(
+            """INSERT INTO segment_membership SELECT ?, o.canonical_id, o.entered_at,
+            CASE WHEN x.canonical_id IS NULL THEN NULL ELSE ?::TIMESTAMP END, o.version
+            FROM _seg_open o LEFT JOIN _seg_exit x USING (canonical_id)""",
+            [segment_id, at],
+        )
+    elif exited:
         con.execute(
             """UPDATE segment_membership SET exited_at = ? WHERE segment_id = ?
             AND exited_at IS NULL AND canonical_id IN (SELECT canonical_id FROM _seg_exit)""",
