@@ -292,7 +292,18 @@ def _run(*args: str) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _world(customers: int, days: int, folder: Path) -> Path:
+def _workspace(path: Path, memory_limit: str) -> Path:
+    """A new workspace whose analytical store may use ``memory_limit``."""
+    from growthloop import Workspace
+
+    Workspace.init(path).close()
+    config = path / "growthloop.toml"
+    text = config.read_text()
+    config.write_text(text.replace('memory_limit = "1GB"', f'memory_limit = "{memory_limit}"'))
+    return path
+
+
+def _world(customers: int, days: int, folder: Path, memory_limit: str) -> Path:
     from growthloop import Workspace
     from growthloop.generate import WorldSpec, generate_world
     from growthloop.ingest import load_file, options_for
@@ -300,7 +311,7 @@ def _world(customers: int, days: int, folder: Path) -> Path:
     started = time.perf_counter()
     world = generate_world(WorldSpec(customers=customers, products=2000, days=days),
                            folder / "world")
-    with Workspace.init(folder / "ws") as ws:
+    with Workspace.open(_workspace(folder / "ws", memory_limit)) as ws:
         for name in ("products", "customers", "orders", "events"):
             load_file(ws.analytical, name, world.files[name], options_for(name))
     print(f"world: {customers:,} customers, {world.counts['events']:,} events, "
@@ -308,14 +319,14 @@ def _world(customers: int, days: int, folder: Path) -> Path:
     return folder / "ws"
 
 
-def _retail(folder: Path) -> Path | None:
+def _retail(folder: Path, memory_limit: str) -> Path | None:
     from growthloop import Workspace
     from growthloop.ingest import load_file, options_for
 
     path = DATASETS / "online_retail" / "Online_Retail.csv.gz"
     if not path.exists():
         return None
-    with Workspace.init(folder / "retail") as ws:
+    with Workspace.open(_workspace(folder / "retail", memory_limit)) as ws:
         load_file(ws.analytical, "orders", path, options_for("orders", preset="online-retail"))
     return folder / "retail"
 
@@ -324,6 +335,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--case", nargs="+")
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--memory-limit", default="2GB",
+                        help="the workspaces' analytical memory_limit (default 1GB is too small "
+                             "to load 50M events in one file)")
     parser.add_argument("--days", type=int, default=290,
                         help="simulated days (290: about 50 events per customer)")
     parser.add_argument("--keep", type=Path, help="keep the generated workspaces here")
@@ -340,8 +354,9 @@ def main() -> None:
     try:
         rows = []
         cases = [(f"generated world, {args.customers:,} customers", _world(args.customers,
-                                                                            args.days, folder))]
-        retail = _retail(folder)
+                                                                            args.days, folder,
+                                                                            args.memory_limit))]
+        retail = _retail(folder, args.memory_limit)
         if retail is not None:
             cases.append(("Online Retail", retail))
         for name, ws in cases:

@@ -111,3 +111,19 @@ def test_invalid_config_names_the_setting(tmp_path: Path) -> None:
     (tmp_path / "growthloop.toml").write_text("[analytical]\nthreads = 0\n")
     with pytest.raises(ConfigError, match="setting 'analytical.threads' is invalid"):
         Workspace.open(tmp_path)
+
+
+def test_running_out_of_memory_names_the_setting_and_rolls_back() -> None:
+    store = AnalyticalStore.open(None)
+    try:
+        store.con.execute("CREATE TABLE kept (x INTEGER)")
+        store.con.execute("SET memory_limit = '64MB'")
+        with pytest.raises(StoreError) as caught, store.transaction() as con:
+            con.execute("INSERT INTO kept VALUES (1)")
+            con.execute("SELECT list(range) FROM range(50000000)").fetchall()
+        message = str(caught.value)
+        assert "ran out of memory (memory_limit 61.0 MiB)" in message
+        assert "memory_limit in the [analytical] section of growthloop.toml" in message
+        assert store.scalar("SELECT count(*) FROM kept") == 0
+    finally:
+        store.close()

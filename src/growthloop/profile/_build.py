@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import duckdb
 import ibis
 
 from growthloop.profile._catalogue import derive_categories, product_categories
@@ -222,6 +223,8 @@ def build_profiles(
         expr = rfm_expr(profile_expr(db, moment, stage=stage), bins=rfm_bins)
         sql = ibis.to_sql(expr, dialect="duckdb")
         store.con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+    except duckdb.OutOfMemoryException as exc:
+        raise store.memory_error(exc) from exc
     finally:
         for name in staged:
             store.con.execute(f"DROP TABLE IF EXISTS {name}")

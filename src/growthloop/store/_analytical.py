@@ -101,10 +101,23 @@ class AnalyticalStore:
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield self.con
+        except duckdb.OutOfMemoryException as exc:
+            self.con.execute("ROLLBACK")
+            raise self.memory_error(exc) from exc
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    def memory_error(self, exc: duckdb.OutOfMemoryException) -> StoreError:
+        """The error to raise when DuckDB ran out of its memory limit: which limit, and how
+        to raise it."""
+        limit = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        return StoreError(
+            f"the analytical store ran out of memory (memory_limit {limit}) and nothing was "
+            "changed; raise memory_limit in the [analytical] section of growthloop.toml "
+            '(for example "4GB") or work on smaller files'
+        )
 
     @property
     def ibis(self) -> Any:
