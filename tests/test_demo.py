@@ -43,6 +43,25 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     customers = re.search(r"<b>([\d,]+)</b><span>customers</span>", html)
     assert customers is not None and int(customers.group(1).replace(",", "")) <= 300
     assert f'<td>orders.parquet</td><td>orders</td><td class="n">{orders.rows_read:,}</td>' in html
+    # Predictions: churn trained on a temporal split and scored; the section shows its figures.
+    churn = result.churn
+    assert set(churn["test_roc_auc"]) == {"lightgbm", "logistic", "rfm_baseline"}
+    assert 0 < churn["scored"] <= 300 and 0 < churn["mean_churn_risk"] < 1
+    assert "Predictions: churn risk" in html
+    auc = churn["test_roc_auc"][churn["chosen"]]
+    assert auc > 0.75 and f"<b>{auc:.3f}</b><span>ROC-AUC (test)</span>" in html
+    assert f"<b>{churn['scored']:,}</b><span>customers scored (churn_risk)</span>" in html
+    deciles = re.findall(
+        r'<tr><td>(\d+)</td><td class="n">([\d,]+)</td><td class="n">([\d.]+) %</td>'
+        r'<td class="n">([\d.]+) %</td></tr>',
+        html,
+    )
+    assert [int(d[0]) for d in deciles] == list(range(1, 11))
+    predicted = [float(d[2]) for d in deciles]
+    actual = [float(d[3]) for d in deciles]
+    assert predicted == sorted(predicted, reverse=True)
+    # The riskiest decile churns far more often than the safest one.
+    assert actual[0] - actual[-1] > 40
     # Running it again replaces the previous demo.
     again = run_demo(tmp_path / "demo", customers=300, seed=7)
     assert [s.rows_loaded for s in again.loads] == [s.rows_loaded for s in result.loads]
@@ -66,3 +85,5 @@ def test_demo_cli_json(tmp_path: Path) -> None:
     result = json.loads(out.stdout)
     assert Path(result["report"]).is_file()
     assert result["stage_seconds"]["total"] > 0
+    # 100 customers are too few for the churn model's snapshots: skipped, with the reason.
+    assert "needs at least 100" in result["churn"]["skipped"]

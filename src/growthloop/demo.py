@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from growthloop.errors import ConfigError
+from growthloop.errors import ConfigError, ModelError
 from growthloop.generate import WorldSpec, generate_world
 from growthloop.ingest import LoadSummary, load_file, options_for
+from growthloop.predict.temporal import Target, score_profiles, train_on_profiles
 from growthloop.profile import build_profiles
 from growthloop.report import (
     clusters_section,
     data_quality_section,
+    predictions_section,
     profiles_section,
     render_report,
     segments_section,
@@ -52,6 +54,7 @@ class DemoResult:
     profiles: int = 0
     segments: dict[str, int] = field(default_factory=dict)
     clusters: int = 0
+    churn: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +65,7 @@ class DemoResult:
             "profiles": self.profiles,
             "segments": self.segments,
             "clusters": self.clusters,
+            "churn": self.churn,
             "loads": [s.to_dict() for s in self.loads],
             "stage_seconds": self.stage_seconds,
         }
@@ -78,6 +82,34 @@ def _prepare(directory: Path) -> None:
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / MARKER).write_text("created by `growthloop demo`; safe to delete\n")
+
+
+def _churn(ws: Workspace, seed: int) -> dict[str, Any]:
+    """Train the churn model (90 days, default split) and score the profiles; a world too
+    small or too short for the temporal split is reported as skipped."""
+    try:
+        trained = train_on_profiles(
+            analytical=ws.analytical,
+            operational=ws.operational,
+            models_dir=ws.models_dir,
+            target=Target("churn", 90),
+            seed=seed,
+        )
+        scored = score_profiles(
+            analytical=ws.analytical,
+            operational=ws.operational,
+            models_dir=ws.models_dir,
+            name=trained.model.name,
+        )
+    except ModelError as exc:
+        return {"skipped": str(exc)}
+    return {
+        "model": trained.model.summary(),
+        "chosen": trained.fit.chosen,
+        "test_roc_auc": {m: r.test["roc_auc"] for m, r in trained.fit.reports.items()},
+        "scored": scored.rows,
+        "mean_churn_risk": scored.mean_score,
+    }
 
 
 def run_demo(
@@ -137,15 +169,24 @@ def run_demo(
         result.clusters = clusters.k or 0
         result.stage_seconds["clusters"] = time.perf_counter() - step
         step = time.perf_counter()
+        notify("training and scoring the churn model")
+        sections = [
+            data_quality_section(ws.analytical),
+            profiles_section(ws.analytical),
+            segments_section(ws.analytical, ws.operational),
+            clusters_section(ws.analytical),
+        ]
+        result.churn = _churn(ws, seed)
+        if "skipped" not in result.churn:
+            sections.append(predictions_section(ws.analytical, ws.operational, name="churn"))
+        # Hook for customer lifetime value: once `growthloop.predict` scores CLV on the
+        # workspace (`growthloop score clv`), train and score it here and add its section.
+        result.stage_seconds["predictions"] = time.perf_counter() - step
+        step = time.perf_counter()
         notify("writing the report")
         render_report(
             result.report,
-            [
-                data_quality_section(ws.analytical),
-                profiles_section(ws.analytical),
-                segments_section(ws.analytical, ws.operational),
-                clusters_section(ws.analytical),
-            ],
+            sections,
             title="growthloop demo report",
             subtitle=f"A generated shop: {customers:,} customers, seed {seed}, "
             f"{spec.days} days from {spec.start:%d %b %Y}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from growthloop.report._build import render_report
 from growthloop.report._clusters import clusters_section
+from growthloop.report._predictions import predictions_section
 from growthloop.report._profiles import profiles_section
 from growthloop.report._quality import data_quality_section
 from growthloop.report._section import Section
@@ -13,6 +14,7 @@ __all__ = [
     "Section",
     "clusters_section",
     "data_quality_section",
+    "predictions_section",
     "profiles_section",
     "render_report",
     "segments_section",

@@ -1,9 +1,9 @@
 """Churn on Online Retail (UCI) with the default temporal split: 90-day horizon, test period
 from 2011-09-11, validation from 2011-06-13, training snapshot at 2011-03-15.
 
-Measured (see docs/churn.md): test ROC-AUC LightGBM 0.731, logistic regression 0.743, RFM-only
-baseline 0.738. LightGBM does not beat the baseline here: about 1,900 customers in the training
-snapshot, no engagement data, and the features beyond RFM add little.
+Measured (see docs/churn.md): test ROC-AUC LightGBM 0.741 (3 leaves, 150 trees, chosen on the
+validation snapshot), logistic regression 0.734, RFM-only baseline 0.738. Before the
+recent-activity features and the small-tree setting LightGBM scored 0.731.
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ def test_registered_model_beats_the_rfm_baseline(online_retail: TemporalTraining
     assert chosen["brier"] < chosen["brier_base_rate"] - 0.02
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.731 vs 0.738: see the module docstring")
 def test_lightgbm_beats_the_rfm_baseline(online_retail: TemporalTraining) -> None:
     reports = online_retail.fit.reports
     assert reports["lightgbm"].test["roc_auc"] > reports["rfm_baseline"].test["roc_auc"]
+    # The small trees won on the validation snapshot (never on the test period).
+    tuning = online_retail.fit.lightgbm_tuning
+    assert tuning[0]["params"]["num_leaves"] == 3
+    assert tuning[0]["validation_roc_auc"] > tuning[1]["validation_roc_auc"]
+    assert online_retail.fit.classifiers["lightgbm"].lightgbm_params == tuning[0]["params"]

@@ -77,6 +77,9 @@ class TabularClassifier:
         Columns kept out of the features.
     logistic_params, lightgbm_params : dict or None
         Passed to :class:`LogisticModel` and :class:`LightGBMModel`.
+    zero_one_as_boolean : bool
+        Whether numeric columns holding only 0 and 1 are booleans (see :func:`plan_columns`);
+        off for tables whose booleans are typed, such as profile snapshots.
 
     Attributes
     ----------
@@ -104,6 +107,7 @@ class TabularClassifier:
         label_column: str | None = None,
         logistic_params: dict[str, Any] | None = None,
         lightgbm_params: dict[str, Any] | None = None,
+        zero_one_as_boolean: bool = True,
     ) -> None:
         self.kind = kind
         self.model = model
@@ -114,6 +118,7 @@ class TabularClassifier:
         self.label_column = label_column
         self.logistic_params = logistic_params
         self.lightgbm_params = lightgbm_params
+        self.zero_one_as_boolean = zero_one_as_boolean
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -126,6 +131,7 @@ class TabularClassifier:
             "label_column": self.label_column,
             "logistic_params": self.logistic_params,
             "lightgbm_params": self.lightgbm_params,
+            "zero_one_as_boolean": self.zero_one_as_boolean,
         }
 
     def _validate(self, y: np.ndarray) -> None:
@@ -161,7 +167,12 @@ class TabularClassifier:
         if len(y) != len(frame):
             raise ModelError(f"{len(frame)} rows but {len(y)} labels")
         self._validate(y)
-        self.plan_ = plan_columns(frame, id_column=self.id_column, label_column=self.label_column)
+        self.plan_ = plan_columns(
+            frame,
+            id_column=self.id_column,
+            label_column=self.label_column,
+            zero_one_as_boolean=self.zero_one_as_boolean,
+        )
         X, _ = self.plan_.transform(frame)
         self.calibration_method_ = choose_calibration(self.calibration, len(y))
         fold_of = self._fold_of(y)
@@ -211,7 +222,12 @@ class TabularClassifier:
             if len(labels) != len(table):
                 raise ModelError(f"{len(table)} {what} rows but {len(labels)} labels")
             self._validate(labels)
-        self.plan_ = plan_columns(frame, id_column=self.id_column, label_column=self.label_column)
+        self.plan_ = plan_columns(
+            frame,
+            id_column=self.id_column,
+            label_column=self.label_column,
+            zero_one_as_boolean=self.zero_one_as_boolean,
+        )
         X, _ = self.plan_.transform(frame)
         X_holdout, _ = self.plan_.transform(holdout)
         self.calibration_method_ = choose_calibration(self.calibration, len(holdout_y))

@@ -106,14 +106,16 @@ class TransformNotes:
 
 def _as_text(series: pd.Series) -> pd.Series:
     """Strings with surrounding spaces trimmed and missing tokens as ``None``."""
-    # Built as an object Series: pandas 3's ``map`` would infer its string dtype and turn
-    # ``None`` back into NaN.
-    values = (None if pd.isna(v) else str(v).strip() for v in series.astype("object"))
-    return pd.Series(
-        [None if v is None or v.lower() in MISSING_TOKENS else v for v in values],
-        index=series.index,
-        dtype="object",
-    )
+    # Vectorised string methods on the present values; the result is an object Series (pandas
+    # 3's string dtype would turn ``None`` back into NaN).
+    values = series.astype("object")
+    present = values.notna().to_numpy()
+    out = np.full(len(values), None, dtype=object)
+    if present.any():
+        text = values[present].astype(str).str.strip()
+        kept = ~text.str.lower().isin(MISSING_TOKENS).to_numpy()
+        out[np.flatnonzero(present)[kept]] = text.to_numpy(dtype=object)[kept]
+    return pd.Series(out, index=series.index, dtype="object")
 
 
 def _is_text(series: pd.Series) -> bool:
@@ -148,7 +150,14 @@ def _numeric_spec(name: str, numbers: pd.Series, missing: int, note: str = "") -
     )
 
 
-def _plan_one(name: str, series: pd.Series, *, max_levels: int, min_level_count: int) -> ColumnSpec:
+def _plan_one(
+    name: str,
+    series: pd.Series,
+    *,
+    max_levels: int,
+    min_level_count: int,
+    zero_one_as_boolean: bool = True,
+) -> ColumnSpec:
     rows = len(series)
     if pd.api.types.is_datetime64_any_dtype(series):
         return ColumnSpec(name, "dropped", "date", "dropped: a date; derive tenure or recency")
@@ -162,7 +171,7 @@ def _plan_one(name: str, series: pd.Series, *, max_levels: int, min_level_count:
             return ColumnSpec(
                 name, "dropped", "constant", f"dropped: constant ({distinct.pop():g})"
             )
-        if distinct <= {0.0, 1.0}:
+        if distinct <= {0.0, 1.0} and (zero_one_as_boolean or pd.api.types.is_bool_dtype(series)):
             return ColumnSpec(
                 name, "feature", "boolean", "boolean feature (1/0)", missing, true_token="1"
             )
@@ -337,8 +346,13 @@ def plan_columns(
     label_column: str | None = None,
     max_levels: int = 50,
     min_level_count: int = 5,
+    zero_one_as_boolean: bool = True,
 ) -> ColumnPlan:
-    """Detect every column's type and decide what to do with it (see the module docstring)."""
+    """Detect every column's type and decide what to do with it (see the module docstring).
+
+    With ``zero_one_as_boolean`` off, only bool columns become booleans and numbers that
+    happen to be 0 or 1 stay numeric (a count that is at most 1 in a small training table).
+    """
     for wanted, what in ((id_column, "id"), (label_column, "label")):
         if wanted is not None and wanted not in frame.columns:
             raise ModelError(
@@ -354,7 +368,13 @@ def plan_columns(
             specs.append(ColumnSpec(name, "label", "label", "the label (what is predicted)"))
         else:
             specs.append(
-                _plan_one(name, frame[name], max_levels=max_levels, min_level_count=min_level_count)
+                _plan_one(
+                    name,
+                    frame[name],
+                    max_levels=max_levels,
+                    min_level_count=min_level_count,
+                    zero_one_as_boolean=zero_one_as_boolean,
+                )
             )
     plan = ColumnPlan(tuple(specs), id_column=id_column)
     if not plan.features:

@@ -9,6 +9,10 @@ purchases (sale order lines) in the ``horizon`` days from the cutoff on:
 - propensity: among every customer in the snapshot, ``purchased`` is 1 when they buy in the
   window — with a category, when they buy a product of that category (the catalogue's
   category, or the derived one of ``product_categories`` where it has none).
+
+To the profile's columns the snapshot adds recent-activity features computed at the cutoff
+(:data:`TREND_FEATURES`: orders and spend in the last 30/90 days and the 90 before, the latest
+gap between orders, active months, days since the last order over the mean gap).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "ID_COLUMN",
     "KINDS",
     "NOT_FEATURES",
+    "TREND_FEATURES",
     "Snapshot",
     "Target",
     "known_categories",
@@ -54,6 +59,49 @@ NOT_FEATURES = (
     "interest_tags",
     "rfm_cell",
 )
+# Recent-activity features added to the profile at each cutoff (``?``: the cutoff): the trend
+# of orders and spend (last 30/90 days against the 90 before), the latest gap between orders
+# and the active months of the last year. With ``overdue_ratio`` (days since the last order
+# over the customer's mean gap) they tell a customer slowing down from one with a long but
+# regular cadence, which recency and frequency alone do not.
+TREND_FEATURES = (
+    "orders_last_30d",
+    "orders_last_90d",
+    "orders_prior_90d",
+    "spend_last_90d",
+    "spend_prior_90d",
+    "last_gap_days",
+    "active_months_last_year",
+    "overdue_ratio",
+)
+_TREND_SQL = """
+SELECT o.canonical_id,
+    count(*) FILTER (WHERE o.ordered_at >= c.at - INTERVAL 30 DAY) AS orders_last_30d,
+    count(*) FILTER (WHERE o.ordered_at >= c.at - INTERVAL 90 DAY) AS orders_last_90d,
+    count(*) FILTER (WHERE o.ordered_at >= c.at - INTERVAL 180 DAY
+        AND o.ordered_at < c.at - INTERVAL 90 DAY) AS orders_prior_90d,
+    coalesce(sum(o.spend) FILTER (WHERE o.ordered_at >= c.at - INTERVAL 90 DAY), 0)
+        AS spend_last_90d,
+    coalesce(sum(o.spend) FILTER (WHERE o.ordered_at >= c.at - INTERVAL 180 DAY
+        AND o.ordered_at < c.at - INTERVAL 90 DAY), 0) AS spend_prior_90d,
+    max(o.gap_days) FILTER (WHERE o.newest = 1) AS last_gap_days,
+    count(DISTINCT date_trunc('month', o.ordered_at))
+        FILTER (WHERE o.ordered_at >= c.at - INTERVAL 365 DAY) AS active_months_last_year
+FROM (
+    SELECT *,
+        date_diff('day', lag(ordered_at) OVER w, ordered_at) AS gap_days,
+        row_number() OVER (PARTITION BY canonical_id ORDER BY ordered_at DESC) AS newest
+    FROM (
+        SELECT l.canonical_id, l.order_id, min(l.ordered_at) AS ordered_at,
+            sum(l.amount)::DOUBLE AS spend
+        FROM v_order_lines l, (SELECT ?::TIMESTAMP AS at) c
+        WHERE l.line_kind = 'sale' AND l.canonical_id IS NOT NULL AND l.ordered_at < c.at
+        GROUP BY l.canonical_id, l.order_id
+    )
+    WINDOW w AS (PARTITION BY canonical_id ORDER BY ordered_at)
+) o, (SELECT ?::TIMESTAMP AS at) c
+GROUP BY o.canonical_id
+"""
 _CATEGORY_SQL = (
     "SELECT p.product_id FROM products p LEFT JOIN product_categories d USING (product_id) "
     "WHERE lower(coalesce(p.category, d.derived_category)) = lower(?)"
@@ -185,10 +233,16 @@ def read_snapshot(
         )
     present = {str(r[0]) for r in store.con.execute(f"DESCRIBE {table}").fetchall()}
     excluded = ", ".join(c for c in NOT_FEATURES if c in present)
+    counts = ", ".join(
+        f"coalesce(t.{c}, 0) AS {c}" for c in TREND_FEATURES if c.startswith(("orders", "spend"))
+    )
     frame = store.con.execute(
-        f"SELECT p.* EXCLUDE ({excluded}), {label_sql} AS __label FROM {table} p {join_sql} "
-        f"{where} ORDER BY p.canonical_id",
-        params,
+        f"SELECT p.* EXCLUDE ({excluded}), {counts}, t.last_gap_days, "
+        "coalesce(t.active_months_last_year, 0) AS active_months_last_year, "
+        "p.recency_days / nullif(p.mean_days_between_orders, 0) AS overdue_ratio, "
+        f"{label_sql} AS __label FROM {table} p LEFT JOIN ({_TREND_SQL}) t USING (canonical_id) "
+        f"{join_sql} {where} ORDER BY p.canonical_id",
+        [cutoff, cutoff, *params],
     ).df()
     labels = frame.pop("__label").to_numpy(dtype=float)
     return frame, np.nan_to_num(labels).astype(int)
