@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from growthloop.cli import _register, app
 from growthloop.demo import MARKER, run_demo
 from growthloop.errors import ConfigError
+from growthloop.predict.registry import get_model
+from growthloop.workspace import Workspace
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
@@ -62,6 +64,49 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert predicted == sorted(predicted, reverse=True)
     # The riskiest decile churns far more often than the safest one.
     assert actual[0] - actual[-1] > 40
+    # CLV: trained with the first half of the year as calibration, scored; the section's figures
+    # are the scores table's and the registry's.
+    clv = result.clv
+    assert "skipped" not in clv, clv.get("skipped")
+    assert clv["holdout"]["calibration_end"] == "2024-06-30"
+    assert 0 < clv["scored"] <= 300 and 0 < clv["mean_p_alive"] < 1
+    assert "Predictions: customer lifetime value" in html
+    with Workspace.open(result.workspace) as ws:
+        total, scored = ws.analytical.con.execute(
+            "SELECT sum(score), count(*) FROM scores WHERE model = 'clv' AND profile_column = 'clv'"
+        ).fetchone()
+        model = get_model(ws.operational, "clv")
+    assert scored == clv["scored"]
+    assert f"<b>{total:,.2f}</b><span>total predicted CLV</span>" in html
+    assert f'<tr><td>total</td><td class="n">{total:,.2f}</td></tr>' in html
+    assert f"<b>{scored:,}</b><span>buyers scored (clv)</span>" in html
+    by_segment = html[html.index('<table class="clv-segments">') :].split("</table>")[0]
+    segment_rows = re.findall(
+        r'<tr><td>([^<]+)</td><td class="n">([\d,]+)</td><td class="n">([\d,.]+)</td>',
+        by_segment,
+    )
+    assert sum(int(n.replace(",", "")) for _, n, _ in segment_rows) == scored
+    assert sum(float(v.replace(",", "")) for _, _, v in segment_rows) == pytest.approx(
+        total, abs=0.01 * len(segment_rows)
+    )
+    metrics = model.metrics
+    actual, predicted = (
+        metrics["holdout_purchases_actual_total"],
+        metrics["holdout_purchases_predicted_total"],
+    )
+    assert actual == clv["holdout"]["actual_total"]
+    assert predicted == clv["holdout"]["predicted_total"]
+    assert (
+        f'<tr><td>repeat purchases, total</td><td class="n">{actual:,.0f}</td>'
+        f'<td class="n">{predicted:,.0f}</td>'
+        f'<td class="n">{100 * metrics["holdout_purchases_total_error"]:+.1f} %</td></tr>'
+    ) in html
+    r = model.params["transaction"]["params"]["r"]
+    r_error = model.params["transaction"]["std_errors"]["r"]
+    assert (
+        f'<tr><td>BG/NBD</td><td>r</td><td class="n">{r:.4g}</td><td class="n">{r_error:.3g}</td>'
+    ) in html
+    assert f'title="{model.data_fingerprint}"' in html
     # Running it again replaces the previous demo.
     again = run_demo(tmp_path / "demo", customers=300, seed=7)
     assert [s.rows_loaded for s in again.loads] == [s.rows_loaded for s in result.loads]
@@ -87,3 +132,5 @@ def test_demo_cli_json(tmp_path: Path) -> None:
     assert result["stage_seconds"]["total"] > 0
     # 100 customers are too few for the churn model's snapshots: skipped, with the reason.
     assert "needs at least 100" in result["churn"]["skipped"]
+    # CLV needs only ten repeat buyers: it is trained and scored.
+    assert 0 < result["clv"]["scored"] <= 100 and result["clv"]["holdout"] is not None

@@ -9,16 +9,19 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from growthloop.errors import ConfigError, ModelError
 from growthloop.generate import WorldSpec, generate_world
 from growthloop.ingest import LoadSummary, load_file, options_for
+from growthloop.predict.lifetime import score_clv, train_clv
 from growthloop.predict.temporal import Target, score_profiles, train_on_profiles
 from growthloop.profile import build_profiles
 from growthloop.report import (
     clusters_section,
+    clv_section,
     data_quality_section,
     predictions_section,
     profiles_section,
@@ -55,6 +58,7 @@ class DemoResult:
     segments: dict[str, int] = field(default_factory=dict)
     clusters: int = 0
     churn: dict[str, Any] = field(default_factory=dict)
+    clv: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +70,7 @@ class DemoResult:
             "segments": self.segments,
             "clusters": self.clusters,
             "churn": self.churn,
+            "clv": self.clv,
             "loads": [s.to_dict() for s in self.loads],
             "stage_seconds": self.stage_seconds,
         }
@@ -109,6 +114,43 @@ def _churn(ws: Workspace, seed: int) -> dict[str, Any]:
         "test_roc_auc": {m: r.test["roc_auc"] for m, r in trained.fit.reports.items()},
         "scored": scored.rows,
         "mean_churn_risk": scored.mean_score,
+    }
+
+
+def _clv(ws: Workspace, calibration_end: date) -> dict[str, Any]:
+    """Train the CLV models (holdout after ``calibration_end``) and score every buyer; a world
+    with too few repeat buyers, or whose likelihood has no proper maximum, is reported as
+    skipped."""
+    try:
+        trained = train_clv(
+            analytical=ws.analytical,
+            operational=ws.operational,
+            models_dir=ws.models_dir,
+            calibration_end=calibration_end,
+        )
+        scored = score_clv(
+            analytical=ws.analytical,
+            operational=ws.operational,
+            models_dir=ws.models_dir,
+            name=trained.model.name,
+        )
+    except ModelError as exc:
+        return {"skipped": str(exc)}
+    holdout = None
+    if trained.holdout is not None:
+        holdout = {
+            "calibration_end": trained.holdout.calibration_end.isoformat(),
+            "actual_total": trained.holdout.purchases["actual_total"],
+            "predicted_total": trained.holdout.purchases["predicted_total"],
+            "total_error": trained.holdout.purchases["total_error"],
+        }
+    return {
+        "model": trained.model.summary(),
+        "holdout": holdout,
+        "scored": scored.rows,
+        "mean_clv": scored.means["clv"],
+        "mean_p_alive": scored.means["p_alive"],
+        "notes": trained.notes,
     }
 
 
@@ -169,7 +211,7 @@ def run_demo(
         result.clusters = clusters.k or 0
         result.stage_seconds["clusters"] = time.perf_counter() - step
         step = time.perf_counter()
-        notify("training and scoring the churn model")
+        notify("training and scoring the churn and CLV models")
         sections = [
             data_quality_section(ws.analytical),
             profiles_section(ws.analytical),
@@ -179,8 +221,12 @@ def run_demo(
         result.churn = _churn(ws, seed)
         if "skipped" not in result.churn:
             sections.append(predictions_section(ws.analytical, ws.operational, name="churn"))
-        # Hook for customer lifetime value: once `growthloop.predict` scores CLV on the
-        # workspace (`growthloop score clv`), train and score it here and add its section.
+        # The world is one year with a November-December peak, so every holdout holds the
+        # peak; the first half calibrates and the second half is held out, which keeps most
+        # customers in the calibration period and dilutes the peak (docs/models.md).
+        result.clv = _clv(ws, spec.start + timedelta(days=spec.days // 2 - 1))
+        if "skipped" not in result.clv:
+            sections.append(clv_section(ws.analytical, ws.operational, notes=result.clv["notes"]))
         result.stage_seconds["predictions"] = time.perf_counter() - step
         step = time.perf_counter()
         notify("writing the report")
