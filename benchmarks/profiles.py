@@ -147,7 +147,8 @@ def case_pandas(workspace: str) -> dict[str, Any]:
     top_cat = top(cat, "category", "share")
     prof["top_category"] = top_cat.category
     prof["top_category_share"] = top_cat.share
-    prof["top_brand"] = top(shares("brand"), "brand", "share").brand
+    brands = top(shares("brand"), "brand", "share")
+    prof["top_brand"] = brands.brand if len(brands) else None  # catalogues without brands
 
     # Engagement.
     ev = events[(events.timestamp < as_of) & ~events.canonical_id.str.startswith("anon:")].copy()
@@ -345,8 +346,8 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="2GB",
                         help="the workspaces' analytical memory_limit (default 1GB is too small "
                              "to load 50M events in one file)")
-    parser.add_argument("--days", type=int, default=290,
-                        help="simulated days (290: about 50 events per customer)")
+    parser.add_argument("--days", type=int, default=300,
+                        help="simulated days (300: about 50 events per customer)")
     parser.add_argument("--keep", type=Path, help="keep the generated workspaces here")
     args = parser.parse_args()
     if args.case:

@@ -162,7 +162,7 @@ def load_file(
                 summary.rows_loaded,
                 summary.rows_rejected,
                 summary.duplicates,
-                orjson.dumps(counts).decode(),
+                orjson.dumps({**counts, "identity_links": links}).decode(),
             ],
         )
     step(_STEPS, _STEPS)

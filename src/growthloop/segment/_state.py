@@ -237,10 +237,18 @@ def _relinked(store: AnalyticalStore, new_loads: str) -> int:
     """Ids whose events may have moved between customers in the new loads, into ``_relinked``
     (``canonical_id``: ids to recount) and ``_relinked_old`` (ids to forget); return the count."""
     con = store.con
-    linked = con.execute(
-        f"SELECT count(*) FROM identity_links WHERE load_id IN (SELECT load_id FROM {new_loads})"
-    ).fetchall()[0][0]
-    if not linked:
+    # Loads record how many links they added (older loads did not: look at the links then).
+    unknown, added = con.execute(
+        f"""SELECT count(*) FILTER (WHERE counts ->> 'identity_links' IS NULL),
+                   coalesce(sum(TRY_CAST(counts ->> 'identity_links' AS BIGINT)), 0)
+        FROM loads WHERE load_id IN (SELECT load_id FROM {new_loads})"""
+    ).fetchall()[0]
+    if unknown:
+        added = con.execute(
+            f"SELECT count(*) FROM identity_links "
+            f"WHERE load_id IN (SELECT load_id FROM {new_loads})"
+        ).fetchall()[0][0]
+    if not added:
         return 0
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _links AS

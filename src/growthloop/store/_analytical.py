@@ -143,7 +143,9 @@ class AnalyticalStore:
         """Whether a table or view called ``name`` exists."""
         return bool(
             self.scalar(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+                "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = $1) "
+                "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = $1)",
+                [name],
             )
         )
 
