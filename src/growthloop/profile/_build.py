@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 
 from growthloop.profile._catalogue import derive_categories, product_categories
 from growthloop.profile._events import browse_categories, event_features, site_cells
@@ -87,11 +88,14 @@ def _inline(name: str, expr: Any) -> Any:
     return expr
 
 
-def profile_expr(db: Any, as_of: datetime, *, stage: Stage = _inline) -> Any:
+def profile_expr(
+    db: Any, as_of: datetime, *, stage: Stage = _inline, interest_tags: bool = True
+) -> Any:
     """The profile table as an Ibis expression (see the module docstring).
 
     ``stage(name, expr)`` may materialise an intermediate result and return a table of it;
-    by default everything stays one expression.
+    by default everything stays one expression. ``interest_tags=False`` leaves the tags
+    empty (NULL): model snapshots do not use them and they cost a pass over product views.
     """
     products = db.table("products")
     derived = product_categories(db)
@@ -118,8 +122,6 @@ def profile_expr(db: Any, as_of: datetime, *, stage: Stage = _inline) -> Any:
     )
     identities = db.table("identities")
     identity_counts = identities.group_by("canonical_id").aggregate(identities=identities.count())
-    tags = stage("tags", _interest_tags(db, as_of, categories, bought))
-
     joined = (
         ids.left_join(customers, "canonical_id")
         .drop("canonical_id_right")
@@ -129,9 +131,12 @@ def profile_expr(db: Any, as_of: datetime, *, stage: Stage = _inline) -> Any:
         .drop("canonical_id_right")
         .left_join(identity_counts, "canonical_id")
         .drop("canonical_id_right")
-        .left_join(tags, "canonical_id")
-        .drop("canonical_id_right")
     )
+    if interest_tags:
+        tags = stage("tags", _interest_tags(db, as_of, categories, bought))
+        joined = joined.left_join(tags, "canonical_id").drop("canonical_id_right")
+    else:
+        joined = joined.mutate(interest_tags=ibis.null(dt.Array(dt.string)))
     as_of_date = ibis.literal(as_of).date()
     started = ibis.coalesce(joined.created_at, joined.first_order_at, joined.last_seen_at)
     consent = json_text(joined.traits, "marketing_opt_in").lower().isin(["true", "yes", "1", "y"])
@@ -204,8 +209,12 @@ def build_profiles(
     as_of: datetime | None = None,
     table: str = "profiles",
     rfm_bins: int = 5,
+    interest_tags: bool = True,
 ) -> ProfileBuild:
-    """Materialise the profile, with RFM scores and segments, as ``table`` (replacing it)."""
+    """Materialise the profile, with RFM scores and segments, as ``table`` (replacing it).
+
+    ``interest_tags=False`` skips the tags (left NULL), for snapshots that do not use them.
+    """
     started = time.perf_counter()
     moment = as_of or default_as_of(store)
     derive_categories(store)
@@ -220,7 +229,9 @@ def build_profiles(
 
     staged: list[str] = []
     try:
-        expr = rfm_expr(profile_expr(db, moment, stage=stage), bins=rfm_bins)
+        expr = rfm_expr(
+            profile_expr(db, moment, stage=stage, interest_tags=interest_tags), bins=rfm_bins
+        )
         sql = ibis.to_sql(expr, dialect="duckdb")
         store.con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
     except duckdb.OutOfMemoryException as exc:

@@ -126,7 +126,7 @@ def score_profiles(
     target = _target(found)
     moment = as_of or default_as_of(analytical)
     try:
-        build_profiles(analytical, as_of=moment, table=_SNAPSHOT)
+        build_profiles(analytical, as_of=moment, table=_SNAPSHOT, interest_tags=False)
         frame, _ = read_snapshot(analytical, _SNAPSHOT, target, cutoff=moment, labelled=False)
     finally:
         analytical.con.execute(f"DROP TABLE IF EXISTS {_SNAPSHOT}")

@@ -255,7 +255,7 @@ def take_snapshot(
     started = time.perf_counter()
     table = f"_snapshot_{role}"
     try:
-        build_profiles(store, as_of=cutoff, table=table)
+        build_profiles(store, as_of=cutoff, table=table, interest_tags=False)
         frame, labels = read_snapshot(store, table, target, cutoff=cutoff)
     finally:
         store.con.execute(f"DROP TABLE IF EXISTS {table}")
