@@ -8,6 +8,7 @@ first purchase to the end of the calibration period), all in one time unit.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Self, TypeAlias
 
@@ -104,7 +105,7 @@ def check_horizon(name: str, t: object) -> FloatArray:
     return array
 
 
-class TransactionModel(BaseModel):
+class TransactionModel(BaseModel, ABC):
     """Base of the models of purchase counts with unobserved dropout ("buy till you die").
 
     Subclasses implement the likelihood and the paper's expressions; this class validates the
@@ -120,30 +121,32 @@ class TransactionModel(BaseModel):
         self.max_iter = max_iter
         self.tol = tol
 
-    # --- to implement ------------------------------------------------------------------------
+    # --- implemented by each model ----------------------------------------------------------
     @staticmethod
+    @abstractmethod
     def _make_nll(columns: Sequence[FloatArray], weights: FloatArray) -> NegLogLik:
-        raise NotImplementedError
+        """The weighted negative log-likelihood (and gradient) in log-parameters."""
 
+    @abstractmethod
     def _starting_points(
         self, frequency: FloatArray, recency: FloatArray, T: FloatArray, weights: FloatArray
     ) -> list[FloatArray]:
-        raise NotImplementedError
+        """Starting points (log-parameters) for the optimiser."""
 
+    @abstractmethod
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
                           ) -> FloatArray:
         """Probability that each customer is still alive at the end of the calibration period."""
-        raise NotImplementedError
 
+    @abstractmethod
     def expected_purchases(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
         """Expected purchases in the next ``t`` time units, given each customer's history."""
-        raise NotImplementedError
 
+    @abstractmethod
     def unconditional_expected_purchases(self, t: ArrayLike) -> FloatArray:
         """Expected repeat purchases by time ``t`` after a customer's first purchase."""
-        raise NotImplementedError
 
     # --- fitting -----------------------------------------------------------------------------
     def fit(
