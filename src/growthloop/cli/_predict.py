@@ -313,6 +313,48 @@ def _file_only(file: Path | None, **workspace_options: object) -> None:
         )
 
 
+def _train_classifier(
+    target: Target,
+    file: Path | None,
+    cutoffs: tuple[datetime | None, datetime | None, datetime | None],
+    file_options: tuple[str, str | None, str | None, Family, CalibrationMethod, int],
+    name: str | None,
+    seed: int,
+    workspace: Path | None,
+    as_json: bool,
+    **workspace_only: object,
+) -> None:
+    """Train on the workspace's profiles, or on ``file`` when given (workspace options refused
+    then). ``file_options``: label column, id column, positive label, family, calibration,
+    folds."""
+    cutoff, validation_cutoff, train_cutoff = cutoffs
+    _file_only(
+        file,
+        **workspace_only,
+        cutoff=cutoff,
+        validation_cutoff=validation_cutoff,
+        train_cutoff=train_cutoff,
+    )
+    if file is None:
+        _train_on_profiles(target, cutoffs, name, seed, workspace, as_json)
+        return
+    label_col, id_col, target_positive, model, calibration, folds = file_options
+    _train(
+        target.kind,
+        file,
+        label_col,
+        id_col,
+        name,
+        target_positive,
+        model,
+        calibration,
+        folds,
+        seed,
+        workspace,
+        as_json,
+    )
+
+
 @train_app.command(
     "churn",
     epilog="Examples: growthloop train churn --horizon-days 90 · "
@@ -347,22 +389,12 @@ def churn(
     With --file: on a labelled table (column report, cross-validated metrics of both families,
     calibration, feature importance).
     """
-    _file_only(file, cutoff=cutoff, validation_cutoff=validation_cutoff, train_cutoff=train_cutoff)
-    if file is None:
-        target = Target("churn", horizon_days)
-        cutoffs = (cutoff, validation_cutoff, train_cutoff)
-        _train_on_profiles(target, cutoffs, name, seed, workspace, as_json)
-        return
-    _train(
-        "churn",
+    _train_classifier(
+        Target("churn", horizon_days),
         file,
-        label_col,
-        id_col,
+        (cutoff, validation_cutoff, train_cutoff),
+        (label_col, id_col, target_positive, model, calibration, folds),
         name,
-        target_positive,
-        model,
-        calibration,
-        folds,
         seed,
         workspace,
         as_json,
@@ -407,31 +439,16 @@ def propensity(
     --category) in the --horizon-days after a cutoff; the same temporal split and models as
     `growthloop train churn`. With --file: on a labelled table.
     """
-    _file_only(
+    _train_classifier(
+        Target("propensity", horizon_days, category),
         file,
-        category=category,
-        cutoff=cutoff,
-        validation_cutoff=validation_cutoff,
-        train_cutoff=train_cutoff,
-    )
-    if file is None:
-        target = Target("propensity", horizon_days, category)
-        cutoffs = (cutoff, validation_cutoff, train_cutoff)
-        _train_on_profiles(target, cutoffs, name, seed, workspace, as_json)
-        return
-    _train(
-        "propensity",
-        file,
-        label_col,
-        id_col,
+        (cutoff, validation_cutoff, train_cutoff),
+        (label_col, id_col, target_positive, model, calibration, folds),
         name,
-        target_positive,
-        model,
-        calibration,
-        folds,
         seed,
         workspace,
         as_json,
+        category=category,
     )
 
 
