@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from growthloop.profile._build import ProfileBuild, build_profiles, default_as_of, profile_expr
 from growthloop.profile._catalogue import derive_categories
-from growthloop.profile._scores import SCORES_TABLE, attach_scores
+from growthloop.profile._scores import SCORES_TABLE, attach_scores, replace_scores
 
 __all__ = [
     "SCORES_TABLE",
@@ -14,4 +14,5 @@ __all__ = [
     "default_as_of",
     "derive_categories",
     "profile_expr",
+    "replace_scores",
 ]

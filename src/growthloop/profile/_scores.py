@@ -12,11 +12,58 @@ row's ``as_of`` (``next_order_date``).
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from growthloop.store import AnalyticalStore
 
-__all__ = ["SCORES_TABLE", "attach_scores"]
+__all__ = ["SCORES_TABLE", "attach_scores", "replace_scores"]
 
 SCORES_TABLE = "scores"
+_CREATE = f"""
+CREATE TABLE IF NOT EXISTS {SCORES_TABLE} (
+    canonical_id VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    scored_at TIMESTAMP NOT NULL,
+    as_of TIMESTAMP NOT NULL,
+    profile_column VARCHAR NOT NULL,
+    reasons VARCHAR[]
+)
+"""
+
+
+def replace_scores(
+    store: AnalyticalStore,
+    rows: Any,
+    *,
+    model: str,
+    version: int,
+    kind: str,
+    scored_at: datetime,
+    as_of: datetime,
+    columns: str,
+    params: list[Any] | None = None,
+) -> None:
+    """Replace ``model``'s rows of ``scores`` with ``rows`` (a data frame with
+    ``canonical_id``), in one transaction. ``columns`` is the SQL, over ``rows``, of the
+    score, the profile column and the reasons (``params`` fills its placeholders)."""
+    con = store.con
+    con.execute(_CREATE)
+    con.register("_new_scores", rows)
+    try:
+        with store.transaction():
+            con.execute(f"DELETE FROM {SCORES_TABLE} WHERE model = ?", [model])
+            con.execute(
+                f"INSERT INTO {SCORES_TABLE} (canonical_id, model, version, kind, scored_at, "
+                f"as_of, score, profile_column, reasons) "
+                f"SELECT canonical_id, ?, ?, ?, ?, ?, {columns} FROM _new_scores",
+                [model, version, kind, scored_at, as_of, *(params or [])],
+            )
+    finally:
+        con.unregister("_new_scores")
 
 
 def _quoted(name: str) -> str:

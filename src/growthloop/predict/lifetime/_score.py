@@ -36,8 +36,7 @@ from growthloop.errors import ModelError
 from growthloop.predict.lifetime._data import DAYS_PER_UNIT, load_purchases
 from growthloop.predict.lifetime._train import ClvModel
 from growthloop.predict.registry import ModelVersion, load_model
-from growthloop.predict.temporal._score import _CREATE as _CREATE_SCORES
-from growthloop.profile import SCORES_TABLE, attach_scores
+from growthloop.profile import SCORES_TABLE, attach_scores, replace_scores
 from growthloop.store import AnalyticalStore, OperationalStore
 
 __all__ = ["CLV_COLUMNS", "ClvScores", "clv_columns", "score_clv", "score_customers"]
@@ -196,20 +195,16 @@ def score_clv(
         ],
         ignore_index=True,
     )
-    con = analytical.con
-    con.execute(_CREATE_SCORES)
-    con.register("_new_clv_scores", long)
-    try:
-        with analytical.transaction():
-            con.execute(f"DELETE FROM {SCORES_TABLE} WHERE model = ?", [found.name])
-            con.execute(
-                f"INSERT INTO {SCORES_TABLE} SELECT canonical_id, ?, ?, ?, score, ?, ?, "
-                "profile_column, list_filter([reason_1, reason_2], lambda r: r <> '') "
-                "FROM _new_clv_scores",
-                [found.name, found.version, found.kind, scored_at, as_of],
-            )
-    finally:
-        con.unregister("_new_clv_scores")
+    replace_scores(
+        analytical,
+        long,
+        model=found.name,
+        version=found.version,
+        kind=found.kind,
+        scored_at=scored_at,
+        as_of=as_of,
+        columns="score, profile_column, list_filter([reason_1, reason_2], lambda r: r <> '')",
+    )
     attached = attach_scores(analytical)
     notes = [] if attached else [
         "no profiles yet: the scores are in the table `scores` and join the profile at "

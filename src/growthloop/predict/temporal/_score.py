@@ -30,7 +30,13 @@ from growthloop.errors import ModelError
 from growthloop.predict.registry import ModelVersion, load_model
 from growthloop.predict.tabular import TabularClassifier, score_table
 from growthloop.predict.temporal._snapshot import KINDS, Target, read_snapshot
-from growthloop.profile import SCORES_TABLE, attach_scores, build_profiles, default_as_of
+from growthloop.profile import (
+    SCORES_TABLE,
+    attach_scores,
+    build_profiles,
+    default_as_of,
+    replace_scores,
+)
 from growthloop.store import AnalyticalStore, OperationalStore
 
 __all__ = ["PROFILE_COLUMNS", "ProfileScores", "profile_column", "score_profiles", "scores_of"]
@@ -38,19 +44,6 @@ __all__ = ["PROFILE_COLUMNS", "ProfileScores", "profile_column", "score_profiles
 PROFILE_COLUMNS = {"churn": "churn_risk", "propensity": "purchase_propensity"}
 _SNAPSHOT = "_snapshot_score"
 _REASONS = 3
-_CREATE = f"""
-CREATE TABLE IF NOT EXISTS {SCORES_TABLE} (
-    canonical_id VARCHAR NOT NULL,
-    model VARCHAR NOT NULL,
-    version INTEGER NOT NULL,
-    kind VARCHAR NOT NULL,
-    score DOUBLE NOT NULL,
-    scored_at TIMESTAMP NOT NULL,
-    as_of TIMESTAMP NOT NULL,
-    profile_column VARCHAR NOT NULL,
-    reasons VARCHAR[]
-)
-"""
 
 
 def profile_column(kind: str, name: str) -> str:
@@ -143,19 +136,17 @@ def score_profiles(
     scored_at = (clock or (lambda: datetime.now(UTC).replace(tzinfo=None)))()
     column = profile_column(found.kind, found.name)
     reasons = ", ".join(f"reason_{k + 1}" for k in range(_REASONS))
-    con = analytical.con
-    con.execute(_CREATE)
-    con.register("_new_scores", scored)
-    try:
-        with analytical.transaction():
-            con.execute(f"DELETE FROM {SCORES_TABLE} WHERE model = ?", [found.name])
-            con.execute(
-                f"INSERT INTO {SCORES_TABLE} SELECT canonical_id, ?, ?, ?, probability, ?, ?, ?, "
-                f"list_filter([{reasons}], lambda r: r <> '') FROM _new_scores",
-                [found.name, found.version, found.kind, scored_at, moment, column],
-            )
-    finally:
-        con.unregister("_new_scores")
+    replace_scores(
+        analytical,
+        scored,
+        model=found.name,
+        version=found.version,
+        kind=found.kind,
+        scored_at=scored_at,
+        as_of=moment,
+        columns=f"probability, ?, list_filter([{reasons}], lambda r: r <> '')",
+        params=[column],
+    )
     attach_scores(analytical)
     return ProfileScores(
         model=found,
