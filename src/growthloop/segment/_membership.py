@@ -21,16 +21,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 
 from growthloop.errors import GrowthloopError
 from growthloop.segment._compile import CompileContext, SegmentError, compile_members
 from growthloop.segment._model import (
     RfmSegmentNode,
     SegmentDefinition,
-    SegmentRefNode,
     TraitNode,
-    walk,
+    walk_with_references,
 )
 from growthloop.segment._state import (
     event_conditions,
@@ -85,16 +83,12 @@ def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
 
 def _profile_fields(definition: SegmentDefinition, resolve: Resolver) -> set[str]:
     """The profile columns a segment tree reads, following segment references."""
-    fields, stack, seen = set(), [definition], {definition.id}
-    while stack:
-        for node in walk(stack.pop().condition):
-            if isinstance(node, TraitNode):
-                fields.add(node.field)
-            elif isinstance(node, RfmSegmentNode):
-                fields.add("rfm_segment")
-            elif isinstance(node, SegmentRefNode) and node.segment not in seen:
-                seen.add(node.segment)
-                stack.append(resolve(node.segment))
+    fields: set[str] = set()
+    for node in walk_with_references(definition, resolve):
+        if isinstance(node, TraitNode):
+            fields.add(node.field)
+        elif isinstance(node, RfmSegmentNode):
+            fields.add("rfm_segment")
     return fields
 
 
@@ -127,23 +121,13 @@ def _evaluate(
     """Members (among ``restrict``'s ids, or everyone) into temp table ``_seg_members``."""
     db = store.ibis
     profiles = _profiles(store)
-    if restrict is None:
-
-        def state(node: Any) -> Any:
-            return state_counts(store, definition.id, node_key(node))
-
-    else:
-        # The evaluated customers' profile fields, read in one pass, and their counts, left
-        # by the state update in ``_seg_counts``.
+    if restrict is not None:
+        # The evaluated customers' profile fields, read in one pass (their counts were left
+        # by the state update).
         profiles = _scoped_profiles(store, profiles, definition, resolve, restrict)
-        counts = db.table("_seg_counts")
 
-        def state(node: Any) -> Any:
-            mine = counts.filter(counts.node_key == node_key(node))
-            return mine.select(
-                canonical_id=mine.canonical_id.cast(dt.String(nullable=True)), n=mine.n,
-                last_at=mine.last_at,
-            )
+    def state(node: Any) -> Any:
+        return state_counts(store, definition.id, node_key(node), scoped=restrict is not None)
 
     clusters = db.table("clusters") if store.has_table("clusters") else None
     ctx = CompileContext(profiles=profiles, events=db.table("v_events"), at=at, resolve=resolve,

@@ -39,6 +39,8 @@ __all__ = [
     "SegmentDefinition",
     "SegmentRefNode",
     "TraitNode",
+    "walk",
+    "walk_with_references",
 ]
 
 Scalar = str | int | float | bool
@@ -235,4 +237,17 @@ def walk(node: Any) -> list[Any]:
             out += walk(child)
     elif isinstance(node, NotNode):
         out += walk(node.condition)
+    return out
+
+
+def walk_with_references(definition: SegmentDefinition, resolve: Any) -> list[Any]:
+    """Every node of ``definition``'s tree and of the segments it refers to (each once)."""
+    out: list[Any] = []
+    stack, seen = [definition], {definition.id}
+    while stack:
+        for node in walk(stack.pop().condition):
+            out.append(node)
+            if isinstance(node, SegmentRefNode) and node.segment not in seen:
+                seen.add(node.segment)
+                stack.append(resolve(node.segment))
     return out

@@ -34,8 +34,7 @@ from growthloop.segment._model import (
     LastPerformedNode,
     PerformedNode,
     SegmentDefinition,
-    SegmentRefNode,
-    walk,
+    walk_with_references,
 )
 from growthloop.store import AnalyticalStore
 
@@ -83,16 +82,10 @@ def node_key(node: PerformedNode | LastPerformedNode) -> str:
 def event_conditions(definition: SegmentDefinition, resolve: Any) -> list[EventCondition]:
     """The distinct event conditions of ``definition``, following segment references."""
     out: dict[str, EventCondition] = {}
-    stack, seen = [definition], {definition.id}
-    while stack:
-        current = stack.pop()
-        for node in walk(current.condition):
-            if isinstance(node, PerformedNode | LastPerformedNode):
-                key = node_key(node)
-                out.setdefault(key, EventCondition(key, node))
-            elif isinstance(node, SegmentRefNode) and node.segment not in seen:
-                seen.add(node.segment)
-                stack.append(resolve(node.segment))
+    for node in walk_with_references(definition, resolve):
+        if isinstance(node, PerformedNode | LastPerformedNode):
+            key = node_key(node)
+            out.setdefault(key, EventCondition(key, node))
     return list(out.values())
 
 
@@ -346,10 +339,17 @@ def update_state(
     con.execute("DROP TABLE _state_delta")
 
 
-def state_counts(store: AnalyticalStore, segment_id: str, condition_key: str) -> Any:
-    """Ibis table ``(canonical_id, n, last_at)`` of one condition's counts."""
-    counts = store.ibis.table(_COUNTS)
-    counts = counts.filter(counts.segment_id == segment_id, counts.node_key == condition_key)
+def state_counts(
+    store: AnalyticalStore, segment_id: str, condition_key: str, *, scoped: bool = False
+) -> Any:
+    """Ibis table ``(canonical_id, n, last_at)`` of one condition's counts: of everyone, or
+    (``scoped``) of the customers an update evaluates, which it left in ``_seg_counts``."""
+    if scoped:
+        counts = store.ibis.table("_seg_counts")
+        counts = counts.filter(counts.node_key == condition_key)
+    else:
+        counts = store.ibis.table(_COUNTS)
+        counts = counts.filter(counts.segment_id == segment_id, counts.node_key == condition_key)
     # The same (nullable) type as the profiles' ids, for set operations with them.
     return counts.select(
         canonical_id=counts.canonical_id.cast(dt.String(nullable=True)), n=counts.n,
