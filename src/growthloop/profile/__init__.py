@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from growthloop.profile._build import ProfileBuild, build_profiles, default_as_of, profile_expr
 from growthloop.profile._catalogue import derive_categories
+from growthloop.profile._json import json_text
 from growthloop.profile._scores import SCORES_TABLE, attach_scores, replace_scores
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "build_profiles",
     "default_as_of",
     "derive_categories",
+    "json_text",
     "profile_expr",
     "replace_scores",
 ]

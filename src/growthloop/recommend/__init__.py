@@ -8,12 +8,43 @@ exclusions and business rules, every recommendation keeping the reason it was ch
 from __future__ import annotations
 
 from growthloop.recommend._candidates import Candidates, Catalogue, RecallSource, TrainingData
+from growthloop.recommend._files import (
+    InteractionTable,
+    RejectedRow,
+    check_interactions,
+    read_interactions,
+)
 from growthloop.recommend._interactions import Interactions
+from growthloop.recommend._metrics import RankingMetrics, ranking_metrics
+from growthloop.recommend._split import (
+    Split,
+    leave_last_basket_out,
+    temporal_split,
+    validation_split,
+)
+from growthloop.recommend._store import (
+    InteractionWeights,
+    catalogue_from_store,
+    interactions_from_store,
+)
 
 __all__ = [
     "Candidates",
     "Catalogue",
+    "InteractionTable",
+    "InteractionWeights",
     "Interactions",
+    "RankingMetrics",
     "RecallSource",
+    "RejectedRow",
+    "Split",
     "TrainingData",
+    "catalogue_from_store",
+    "check_interactions",
+    "interactions_from_store",
+    "leave_last_basket_out",
+    "ranking_metrics",
+    "read_interactions",
+    "temporal_split",
+    "validation_split",
 ]

@@ -1,0 +1,261 @@
+"""Train/test splits of an interaction log for offline evaluation.
+
+Both splits return a :class:`Split` whose ``train`` is re-indexed over the users and items that
+occur in it, and whose ``test`` is expressed in those same indices: test entries whose user or
+item never occurs in train cannot be scored by any model trained on it, so they are dropped and
+counted (``dropped_users``, ``dropped_items``, ``dropped_entries``).
+
+- :func:`temporal_split`: everything from a cutoff on is test, everything before is train — the
+  situation a deployed recommender is in. The cutoff is ``test_days`` before the latest time in
+  the log, or given.
+- :func:`leave_last_basket_out`: each user's last basket is test (users with at least two
+  baskets), the rest train — the next-basket task of the basket-recommendation literature.
+
+Hyperparameters are chosen on :func:`validation_split`, which splits the *train* part again the
+same way (the same number of days, or the next-to-last basket), never on the test part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from growthloop.errors import ModelError
+from growthloop.recommend._interactions import Interactions
+
+__all__ = ["Split", "leave_last_basket_out", "temporal_split", "validation_split"]
+
+_SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A train and a test log over the train vocabularies.
+
+    Attributes
+    ----------
+    train, test
+        The two logs; ``test.user_ids`` and ``test.item_ids`` are ``train``'s.
+    dropped_users, dropped_items
+        Distinct test users and items unknown to train (their test entries were dropped).
+    dropped_entries
+        Test entries dropped because their user or item is unknown to train.
+    method
+        ``"temporal"`` or ``"last_basket"``: how the split was made (and how
+        :func:`validation_split` splits ``train`` again).
+    cutoff
+        Temporal splits: the first instant of the test period (train is strictly before).
+    test_days
+        Temporal splits: the length of the test period in days.
+    """
+
+    train: Interactions
+    test: Interactions
+    dropped_users: int
+    dropped_items: int
+    dropped_entries: int
+    method: str
+    cutoff: np.datetime64 | None = None
+    test_days: float | None = None
+
+
+def temporal_split(
+    interactions: Interactions,
+    *,
+    test_days: float | None = None,
+    cutoff: datetime | np.datetime64 | None = None,
+) -> Split:
+    """Entries at or after the cutoff are test; entries before it are train.
+
+    Parameters
+    ----------
+    interactions
+        A log where every entry has a time.
+    test_days
+        Length of the test period: the cutoff is this many days (of 24 hours) before the
+        latest time in the log.
+    cutoff
+        The cutoff itself, instead of ``test_days``.
+    """
+    latest = _latest(interactions, "temporal_split")
+    if (test_days is None) == (cutoff is None):
+        raise ModelError(
+            "temporal_split needs exactly one of test_days and cutoff (got "
+            f"test_days={test_days!r}, cutoff={cutoff!r}); pass one of them"
+        )
+    if cutoff is not None:
+        start = _instant(cutoff)
+        test_days = float((latest - start) / np.timedelta64(1, "D"))
+    elif test_days is not None and test_days > 0:
+        start = latest - np.timedelta64(round(test_days * _SECONDS_PER_DAY), "s")
+    else:
+        raise ModelError(
+            f"test_days={test_days!r} must be a positive number of days; pass for example 30"
+        )
+    is_test = interactions.time >= start
+    if is_test.all():
+        raise ModelError(
+            f"the cutoff {start} leaves no training entries (the earliest entry is "
+            f"{interactions.time.min()}); use a later cutoff or fewer test_days"
+        )
+    if not is_test.any():
+        raise ModelError(
+            f"the cutoff {start} leaves no test entries (the latest entry is {latest}); "
+            "use an earlier cutoff or more test_days"
+        )
+    return _split(interactions, ~is_test, is_test, "temporal", cutoff=start, test_days=test_days)
+
+
+def leave_last_basket_out(interactions: Interactions) -> Split:
+    """Each user's last basket is test; their earlier entries are train.
+
+    Only baskets with a positive weight (purchases, not returns) count, and only users with at
+    least two of them are tested. A basket's time is its earliest entry's; the last basket is
+    the latest by time, ties (or no times) broken by the larger basket number (for
+    :meth:`Interactions.from_frame`, the basket first seen later in the frame). A tested user's
+    entries after their last basket's time (a later return, say) are left out of both parts:
+    train must not see the future. Entries with no basket (``-1``) stay in train.
+    """
+    if len(interactions) == 0:
+        raise ModelError("leave_last_basket_out got an empty log; pass some interactions")
+    has_basket = (interactions.basket >= 0) & (interactions.weight > 0)
+    entries = np.flatnonzero(has_basket)
+    if len(entries) == 0:
+        raise ModelError(
+            "no entry has a basket; leave_last_basket_out needs a basket (order or session) "
+            "per entry — pass basket_col, or use temporal_split"
+        )
+    user = interactions.user[entries].astype(np.int64)
+    basket = interactions.basket[entries]
+    seconds = _seconds(interactions.time[entries])
+    # One row per (user, basket) with its earliest time.
+    order = np.lexsort((seconds, basket, user))
+    user, basket, seconds = user[order], basket[order], seconds[order]
+    first = np.r_[True, (user[1:] != user[:-1]) | (basket[1:] != basket[:-1])]
+    b_user, b_basket, b_time = user[first], basket[first], seconds[first]
+    # Each user's last basket: sort by (user, time, basket number), take the last of a user.
+    order = np.lexsort((b_basket, b_time, b_user))
+    b_user, b_basket, b_time = b_user[order], b_basket[order], b_time[order]
+    last = np.r_[b_user[1:] != b_user[:-1], True]
+    baskets_per_user = np.bincount(b_user, minlength=interactions.n_users)
+    tested = last & (baskets_per_user[b_user] >= 2)
+    if not tested.any():
+        raise ModelError(
+            "no user has two or more baskets, so there is no basket to leave out; use "
+            "temporal_split instead"
+        )
+    test_basket = np.full(interactions.n_users, -1, dtype=np.int64)
+    test_time = np.full(interactions.n_users, np.iinfo(np.int64).max, dtype=np.int64)
+    test_basket[b_user[tested]] = b_basket[tested]
+    test_time[b_user[tested]] = b_time[tested]
+    all_user = interactions.user.astype(np.int64)
+    is_test = (interactions.basket == test_basket[all_user]) & (test_basket[all_user] >= 0)
+    later = _seconds(interactions.time) >= test_time[all_user]
+    is_train = ~is_test & ~later
+    return _split(interactions, is_train, is_test, "last_basket")
+
+
+def validation_split(split: Split, *, test_days: float | None = None) -> Split:
+    """Split ``split.train`` again the way ``split`` was made, to choose hyperparameters on.
+
+    A temporal split carves the last ``test_days`` (default: the test period's length) off the
+    end of train; a last-basket split holds out each user's last training basket.
+    """
+    if split.method == "temporal":
+        days = split.test_days if test_days is None else test_days
+        return temporal_split(split.train, test_days=days)
+    if split.method == "last_basket":
+        if test_days is not None:
+            raise ModelError(
+                f"test_days={test_days!r} does not apply to a last-basket split; leave it out"
+            )
+        return leave_last_basket_out(split.train)
+    raise ModelError(
+        f"unknown split method {split.method!r}; use 'temporal' or 'last_basket'"
+    )
+
+
+def _latest(interactions: Interactions, caller: str) -> np.datetime64:
+    missing = int(np.isnat(interactions.time).sum())
+    latest = interactions.latest()
+    if missing or latest is None:
+        raise ModelError(
+            f"{missing:,} of {len(interactions):,} entries have no time; {caller} needs a time "
+            "per entry — pass time_col, or use leave_last_basket_out"
+        )
+    return latest
+
+
+def _instant(value: datetime | np.datetime64) -> np.datetime64:
+    """A time as ``datetime64[s]``; zone-aware times are converted to naive UTC."""
+    if isinstance(value, np.datetime64):
+        return np.datetime64(value.astype("datetime64[s]"))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(value, "s")
+
+
+def _seconds(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+    """Seconds since the epoch; no time sorts first."""
+    seconds = times.astype("datetime64[s]").astype(np.int64)
+    seconds[np.isnat(times)] = np.iinfo(np.int64).min
+    return seconds
+
+
+def _split(
+    interactions: Interactions,
+    is_train: npt.NDArray[np.bool_],
+    is_test: npt.NDArray[np.bool_],
+    method: str,
+    *,
+    cutoff: np.datetime64 | None = None,
+    test_days: float | None = None,
+) -> Split:
+    """Re-index the train part over its own users and items; express test in them."""
+    part = interactions.subset(is_train)
+    users = np.unique(part.user)
+    items = np.unique(part.item)
+    user_map = np.full(interactions.n_users, -1, dtype=np.int64)
+    item_map = np.full(interactions.n_items, -1, dtype=np.int64)
+    user_map[users] = np.arange(len(users))
+    item_map[items] = np.arange(len(items))
+    train = Interactions(
+        user_ids=interactions.user_ids[users],
+        item_ids=interactions.item_ids[items],
+        user=user_map[part.user].astype(np.int32),
+        item=item_map[part.item].astype(np.int32),
+        weight=part.weight,
+        time=part.time,
+        basket=part.basket,
+    )
+    held = interactions.subset(is_test)
+    test_user = user_map[held.user]
+    test_item = item_map[held.item]
+    known = (test_user >= 0) & (test_item >= 0)
+    if not known.any():
+        raise ModelError(
+            f"all {len(known):,} test entries have a user or item that never occurs in train, "
+            "so nothing can be evaluated; use a longer training period"
+        )
+    test = Interactions(
+        user_ids=train.user_ids,
+        item_ids=train.item_ids,
+        user=test_user[known].astype(np.int32),
+        item=test_item[known].astype(np.int32),
+        weight=held.weight[known],
+        time=held.time[known],
+        basket=held.basket[known],
+    )
+    return Split(
+        train=train,
+        test=test,
+        dropped_users=len(np.unique(held.user[test_user < 0])),
+        dropped_items=len(np.unique(held.item[test_item < 0])),
+        dropped_entries=int((~known).sum()),
+        method=method,
+        cutoff=cutoff,
+        test_days=test_days,
+    )

@@ -1,0 +1,68 @@
+"""The k nearest neighbours of every row of a sparse similarity product, computed in blocks.
+
+``left @ right`` (rows x rows) is never held whole: it is computed a block of rows at a time, each
+block turned into similarities, stripped of each row's similarity to itself and cut to its ``k``
+largest entries, so memory stays near ``BLOCK_CELLS`` cells plus ``rows x k`` kept entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from growthloop.recommend.sources._ranking import BLOCK_CELLS, block_size
+
+__all__ = ["top_k_neighbours", "top_k_per_row"]
+
+#: Turns a block of raw products (rows ``first..first + block rows``) into similarities.
+Similarity = Callable[[sp.csr_matrix, int], sp.csr_matrix]
+
+
+def top_k_neighbours(
+    left: sp.csr_matrix,
+    right: sp.csr_matrix,
+    k: int,
+    *,
+    similarity: Similarity | None = None,
+    cells: int = BLOCK_CELLS,
+) -> sp.csr_matrix:
+    """The ``k`` most similar other rows of each row of ``left @ right`` (a square product).
+
+    ``similarity(block, first)`` maps a block of raw products to similarities (entries it sets to
+    zero are dropped); without it the products are the similarities (e.g. of L2-normalised rows).
+    """
+    left = sp.csr_matrix(left)
+    right = sp.csr_matrix(right)
+    size = left.shape[0]
+    step = block_size(right.shape[1], cells)
+    blocks = []
+    for first in range(0, size, step):
+        block = sp.csr_matrix(left[first : first + step] @ right)
+        if similarity is not None:
+            block = sp.csr_matrix(similarity(block, first))
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        block.data[block.indices == rows + first] = 0.0
+        block.eliminate_zeros()
+        blocks.append(top_k_per_row(block, k))
+    if not blocks:
+        return sp.csr_matrix((size, right.shape[1]), dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
+
+
+def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """``matrix`` keeping only the ``k`` largest entries of each row (ties: lower column)."""
+    matrix = sp.csr_matrix(matrix)
+    matrix.sum_duplicates()
+    counts = np.diff(matrix.indptr)
+    if counts.size == 0 or counts.max() <= k:
+        return matrix
+    rows: npt.NDArray[np.int64] = np.repeat(np.arange(matrix.shape[0]), counts)
+    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    rank = np.arange(matrix.nnz) - matrix.indptr[rows[order]]
+    keep = np.sort(order[rank < k])
+    return sp.csr_matrix(
+        (matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape
+    )

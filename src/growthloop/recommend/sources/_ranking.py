@@ -1,0 +1,158 @@
+"""Turning scores into the n best items per user, never an excluded one.
+
+Ties are broken by the lower item index, so the same scores always give the same ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from growthloop.errors import ModelError
+from growthloop.recommend._candidates import Candidates
+
+__all__ = [
+    "Ranked",
+    "block_size",
+    "candidates",
+    "check_history",
+    "check_users",
+    "exclusion_rows",
+    "remove_entries",
+    "top_n_dense",
+    "top_n_sparse",
+]
+
+#: The most cells (rows x columns) a dense or sparse block of scores may hold at once.
+BLOCK_CELLS = 1 << 24
+
+#: A ranked block: user rows, items (rows x n, -1 = none), scores (rows x n, -inf = none) and
+#: anchors (rows x n, -1 = none).
+Ranked = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.int32]
+]
+
+
+def block_size(columns: int, cells: int = BLOCK_CELLS) -> int:
+    """How many rows of ``columns`` cells fit in one block."""
+    return max(1, cells // max(columns, 1))
+
+
+def check_users(users: npt.ArrayLike, n_users: int) -> npt.NDArray[np.int64]:
+    """``users`` as an int64 vector of row indices in ``[0, n_users)``; a ModelError otherwise."""
+    array = np.asarray(users)
+    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
+        raise ModelError(
+            f"users must be a one-dimensional array of integer row indices, got dtype "
+            f"{array.dtype} and shape {array.shape}; pass Interactions user rows"
+        )
+    array = array.astype(np.int64)
+    outside = (array < 0) | (array >= n_users)
+    if outside.any():
+        raise ModelError(
+            f"user row {int(array[outside][0])} is not one of the {n_users} users the source "
+            f"was fitted on; pass row indices in 0..{n_users - 1} (new users: use popularity)"
+        )
+    return array
+
+
+def check_history(history: object, n_items: int) -> sp.csr_matrix:
+    """``history`` as a float32 CSR matrix with ``n_items`` columns; a ModelError otherwise."""
+    if not sp.issparse(history) or getattr(history, "ndim", 0) != 2 or (
+        getattr(history, "shape", (0, 0))[1] != n_items
+    ):
+        got = getattr(history, "shape", type(history).__name__)
+        raise ModelError(
+            f"history must be a sparse matrix with {n_items} item columns, got {got}; build it "
+            "over the item_ids the source was fitted on"
+        )
+    return sp.csr_matrix(history, dtype=np.float32)
+
+
+def exclusion_rows(
+    exclude: sp.csr_matrix | None, users: npt.NDArray[np.int64], shape: tuple[int, int]
+) -> sp.csr_matrix | None:
+    """The rows of the users x items mask ``exclude`` for ``users`` (nonzero = excluded)."""
+    if exclude is None:
+        return None
+    if not sp.issparse(exclude) or exclude.shape != shape:
+        got = exclude.shape if hasattr(exclude, "shape") else type(exclude).__name__
+        raise ModelError(
+            f"exclude must be a sparse users x items matrix of shape {shape}, got {got}; "
+            "pass a mask with one row per fitted user and one column per item"
+        )
+    rows = sp.csr_matrix(exclude)[users]
+    rows.eliminate_zeros()
+    return rows
+
+
+def remove_entries(scores: sp.csr_matrix, excluded: sp.csr_matrix | None) -> sp.csr_matrix:
+    """``scores`` without the entries stored in ``excluded`` (same shape)."""
+    if excluded is None or excluded.nnz == 0 or scores.nnz == 0:
+        return scores
+    width = np.int64(scores.shape[1])
+    keys = _row_of_entries(scores) * width + scores.indices
+    banned = _row_of_entries(excluded) * width + excluded.indices
+    scores = scores.copy()
+    scores.data[np.isin(keys, banned)] = 0.0
+    scores.eliminate_zeros()
+    return scores
+
+
+def top_n_sparse(scores: sp.csr_matrix, n: int) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.float32]
+]:
+    """The ``n`` highest stored entries of each row: items (-1 padded), scores (-inf padded)."""
+    scores = sp.csr_matrix(scores)
+    scores.sum_duplicates()
+    rows = _row_of_entries(scores)
+    order = np.lexsort((scores.indices, -scores.data, rows))
+    rank = np.arange(scores.nnz) - scores.indptr[rows[order]]
+    keep = order[rank < n]
+    slot = rank[rank < n]
+    items = np.full((scores.shape[0], n), -1, dtype=np.int32)
+    values = np.full((scores.shape[0], n), -np.inf, dtype=np.float32)
+    items[rows[keep], slot] = scores.indices[keep]
+    values[rows[keep], slot] = scores.data[keep]
+    return items, values
+
+
+def top_n_dense(scores: npt.NDArray[np.float32], n: int) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.float32]
+]:
+    """The ``n`` best columns per row of ``scores``; ``-inf`` marks a column never to use."""
+    width = min(n, scores.shape[1])
+    part = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+    values = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -values), axis=-1)
+    items = np.take_along_axis(part, order, axis=1).astype(np.int32)
+    values = np.take_along_axis(values, order, axis=1).astype(np.float32)
+    items[~np.isfinite(values)] = -1
+    pad = n - width
+    if pad:
+        items = np.pad(items, ((0, 0), (0, pad)), constant_values=-1)
+        values = np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return items, values
+
+
+def candidates(source: str, n: int, blocks: Sequence[Ranked]) -> Candidates:
+    """Candidates from ranked blocks ``(users, items, scores, anchors)`` taken in order."""
+    if not blocks:
+        empty = np.empty((0, n), dtype=np.int32)
+        return Candidates.from_scores(
+            source, np.empty(0, np.int32), empty, empty.astype(np.float32), empty
+        )
+    return Candidates.from_scores(
+        source,
+        np.concatenate([b[0] for b in blocks]).astype(np.int32),
+        np.concatenate([b[1] for b in blocks]),
+        np.concatenate([b[2] for b in blocks]),
+        np.concatenate([b[3] for b in blocks]),
+    )
+
+
+def _row_of_entries(matrix: sp.csr_matrix) -> npt.NDArray[np.int64]:
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))

@@ -1,0 +1,97 @@
+"""Customers like you: user-based nearest neighbours over the users x items matrix."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Self
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from growthloop.recommend._candidates import Candidates, TrainingData
+from growthloop.recommend.sources._base import Constraint, Interval, SourceBase
+from growthloop.recommend.sources._neighbours import top_k_neighbours
+from growthloop.recommend.sources._ranking import (
+    block_size,
+    candidates,
+    check_users,
+    exclusion_rows,
+    remove_entries,
+    top_n_sparse,
+)
+
+__all__ = ["UserKNN"]
+
+
+class UserKNN(SourceBase):
+    """User-based collaborative filtering (Herlocker, Konstan, Borchers & Riedl 1999, "An
+    algorithmic framework for performing collaborative filtering", SIGIR).
+
+    Two users' similarity is the cosine of their rows of the (decayed) users x items matrix;
+    each user keeps their ``n_neighbours`` most similar other users (computed in blocks of users,
+    so the users x users matrix is never held whole). A user's score for item ``j`` is
+    ``sum_v sim(u, v) * w(v, j)`` over their neighbours ``v``, the weighted sum of Herlocker et
+    al.'s neighbourhood prediction without its mean-centring (implicit feedback has no ratings to
+    centre). Candidates have no anchor item (the reason is "customers like you bought it").
+
+    Parameters
+    ----------
+    n_neighbours
+        Neighbours kept per user.
+    half_life_days
+        Half-life of the interaction weights; None for no decay.
+
+    Attributes
+    ----------
+    neighbours_
+        Users x users CSR matrix of similarities, ``n_neighbours`` entries per row at most.
+    history_
+        Users x items CSR matrix of (decayed) interaction weights.
+    """
+
+    name = "user_knn"
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_neighbours": [Interval(int, 1, None)],
+        "half_life_days": [Interval(float, 0.0, None, closed="neither"), None],
+    }
+
+    neighbours_: sp.csr_matrix
+    history_: sp.csr_matrix
+
+    def __init__(self, *, n_neighbours: int = 50, half_life_days: float | None = None) -> None:
+        self.n_neighbours = n_neighbours
+        self.half_life_days = half_life_days
+
+    def fit(self, data: TrainingData) -> Self:
+        """Find every user's nearest neighbours in ``data``."""
+        interactions = self._start_fit(data)
+        history = interactions.matrix(half_life_days=self.half_life_days)
+        unit = sp.csr_matrix(normalize(history, norm="l2", axis=1))
+        self.neighbours_ = top_k_neighbours(unit, unit.T.tocsr(), self.n_neighbours)
+        self.history_ = history
+        return self
+
+    def recommend(
+        self,
+        users: npt.NDArray[np.int32],
+        n: int,
+        *,
+        exclude: sp.csr_matrix | None = None,
+    ) -> Candidates:
+        """The ``n`` best items for each user row; users with no history get none."""
+        self._check_fitted("neighbours_")
+        self._check_n(n)
+        rows = check_users(users, self.n_users_)
+        excluded = exclusion_rows(exclude, rows, (self.n_users_, self.n_items_))
+        n = min(n, self.n_items_)
+        blocks = []
+        step = block_size(self.n_items_)
+        for first in range(0, len(rows), step):
+            part = rows[first : first + step]
+            scores = sp.csr_matrix(self.neighbours_[part] @ self.history_)
+            if excluded is not None:
+                scores = remove_entries(scores, excluded[first : first + step])
+            items, values = top_n_sparse(scores, n)
+            blocks.append((part, items, values, np.full(items.shape, -1, np.int32)))
+        return candidates(self.name, n, blocks)
