@@ -20,20 +20,19 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _memory import peak_mb
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GROWTHLOOP_DATASETS", ROOT.parent / "shared" / "datasets"))
 RETAIL = DATASETS / "online_retail" / "Online_Retail.csv.gz"
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def case_duckdb(path: str, reader: str) -> dict[str, float]:
@@ -48,7 +47,7 @@ def case_duckdb(path: str, reader: str) -> dict[str, float]:
         rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
         elapsed = time.perf_counter() - started
         con.close()
-    return {"seconds": elapsed, "rows": rows, "peak_mb": _peak_mb()}
+    return {"seconds": elapsed, "rows": rows, "peak_mb": peak_mb()}
 
 
 def case_growthloop(path: str, entity: str, preset: str | None) -> dict[str, float]:
@@ -62,7 +61,7 @@ def case_growthloop(path: str, entity: str, preset: str | None) -> dict[str, flo
         elapsed = time.perf_counter() - started
         ws.close()
     return {"seconds": elapsed, "rows": summary.rows_read, "loaded": summary.rows_loaded,
-            "peak_mb": _peak_mb()}
+            "peak_mb": peak_mb()}
 
 
 def _run(*args: str) -> dict[str, float]:

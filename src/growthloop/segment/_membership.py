@@ -11,15 +11,23 @@ edge, are the ones re-evaluated.
 Because a customer's membership depends only on that customer's data (see ``_compile``), the
 incremental result equals a full rebuild; a new segment version or a new profile build triggers
 a full refresh.
+
+A full refresh also compiles the SQL an update runs (the event conditions' matching events and
+the members among the evaluated customers, with the evaluation time as a DuckDB variable) and
+keeps it with the segment's state, so an update runs SQL only; the SQL is recompiled whenever
+the segment tree (its references included) changes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import ibis
 
 from growthloop.errors import GrowthloopError
@@ -31,8 +39,10 @@ from growthloop.segment._model import (
     walk_with_references,
 )
 from growthloop.segment._state import (
+    EventCondition,
     event_conditions,
     events_seen,
+    matching_sql,
     node_key,
     rebuild_state,
     state_counts,
@@ -43,6 +53,28 @@ from growthloop.store import AnalyticalStore
 __all__ = ["MembershipChange", "refresh_segment", "update_segment"]
 
 Resolver = Any  # Callable[[str], SegmentDefinition]
+
+# Bumped whenever the compiled SQL's shape changes, so kept SQL from older code is not reused.
+_COMPILER = 1
+_AT_VARIABLE = "growthloop_segment_at"
+
+
+@ibis.udf.scalar.builtin(name="getvariable")  # type: ignore[untyped-decorator]
+def _getvariable(variable: str) -> datetime:
+    """DuckDB's ``getvariable``: a value set with ``SET VARIABLE``."""
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """The SQL an evaluation runs, for one segment tree (see the module docstring)."""
+
+    key: str
+    matching: dict[str, str]  # event condition key -> matching_sql
+    profile_columns: list[str]  # what the scoped evaluation reads from the profiles
+    scoped: str  # members among _seg_profiles, reading counts from _seg_counts
+
+    def dumps(self) -> str:
+        return json.dumps(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -73,12 +105,31 @@ def _profiles(store: AnalyticalStore) -> Any:
 def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
     rows = store.rows(
         "SELECT version, evaluated_at, profiles_as_of, evaluated_wall, conditions_key, "
-        "events_seen "
+        "events_seen, compiled "
         "FROM segment_state "
         "WHERE segment_id = ?",
         [segment_id],
     )
     return rows[0] if rows else None
+
+
+def _tree_key(definition: SegmentDefinition, resolve: Resolver) -> str:
+    """A hash of everything the compiled SQL depends on: the tree with its references."""
+    parts = [str(_COMPILER), definition.id]
+    parts += [node.model_dump_json() for node in walk_with_references(definition, resolve)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _kept(state: dict[str, Any], key: str) -> _Compiled | None:
+    """The SQL kept with the state, if it was compiled for this tree."""
+    if not state.get("compiled"):
+        return None
+    kept = json.loads(state["compiled"])
+    return _Compiled(**kept) if kept.get("key") == key else None
+
+
+def _set_at(store: AnalyticalStore, at: datetime) -> None:
+    store.con.execute(f"SET VARIABLE {_AT_VARIABLE} = ?::TIMESTAMP", [at])
 
 
 def _profile_fields(definition: SegmentDefinition, resolve: Resolver) -> set[str]:
@@ -92,49 +143,72 @@ def _profile_fields(definition: SegmentDefinition, resolve: Resolver) -> set[str
     return fields
 
 
-def _scoped_profiles(
+def _context(
     store: AnalyticalStore,
+    definition: SegmentDefinition,
+    resolve: Resolver,
     profiles: Any,
-    definition: SegmentDefinition,
-    resolve: Resolver,
-    restrict: str,
-) -> Any:
-    """The profiles of ``restrict``'s ids, with only the columns the segment reads."""
-    fields = _profile_fields(definition, resolve)
-    if not fields <= set(profiles.columns):  # let the compiler name the unknown field
-        return profiles.semi_join(store.ibis.table(restrict), "canonical_id")
-    columns = ", ".join(f'"{c}"' for c in ["canonical_id", *sorted(fields)])
-    store.con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {columns} FROM profiles
-        WHERE canonical_id IN (SELECT canonical_id FROM {restrict})"""
-    )
-    return store.ibis.table("_seg_profiles")
-
-
-def _evaluate(
-    store: AnalyticalStore,
-    definition: SegmentDefinition,
-    resolve: Resolver,
-    at: datetime,
-    restrict: str | None,
-) -> None:
-    """Members (among ``restrict``'s ids, or everyone) into temp table ``_seg_members``."""
-    db = store.ibis
-    profiles = _profiles(store)
-    if restrict is not None:
-        # The evaluated customers' profile fields, read in one pass (their counts were left
-        # by the state update).
-        profiles = _scoped_profiles(store, profiles, definition, resolve, restrict)
+    scoped: bool,
+) -> CompileContext:
+    """How to compile: the evaluation time is a variable, counts come from the state."""
 
     def state(node: Any) -> Any:
-        return state_counts(store, definition.id, node_key(node), scoped=restrict is not None)
+        return state_counts(store, definition.id, node_key(node), scoped=scoped)
 
+    db = store.ibis
     clusters = db.table("clusters") if store.has_table("clusters") else None
-    ctx = CompileContext(profiles=profiles, events=db.table("v_events"), at=at, resolve=resolve,
-                         clusters=clusters, state=state)
-    members = compile_members(definition.condition, ctx).intersect(profiles.select("canonical_id"))
-    sql = ibis.to_sql(members.distinct(), dialect="duckdb")
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {sql}")
+    at = _getvariable(_AT_VARIABLE).cast("timestamp")
+    return CompileContext(profiles=profiles, events=db.table("v_events"), at=at, resolve=resolve,
+                          clusters=clusters, state=state)
+
+
+def _members_sql(ctx: CompileContext, definition: SegmentDefinition) -> str:
+    members = compile_members(definition.condition, ctx).intersect(
+        ctx.profiles.select("canonical_id")
+    )
+    return str(ibis.to_sql(members.distinct(), dialect="duckdb"))
+
+
+def _compile(
+    store: AnalyticalStore,
+    definition: SegmentDefinition,
+    resolve: Resolver,
+    conditions: list[EventCondition],
+) -> tuple[_Compiled, str]:
+    """Compile a segment tree: what an update will run, and the full evaluation's SQL."""
+    profiles = _profiles(store)
+    full = _members_sql(_context(store, definition, resolve, profiles, False), definition)
+    # The scoped evaluation reads the evaluated customers' profile fields and counts from
+    # temp tables an update fills; compiled here against empty ones of the same shape.
+    columns = ["canonical_id", *sorted(_profile_fields(definition, resolve))]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    store.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {quoted} FROM profiles LIMIT 0"
+    )
+    store.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _seg_counts "
+        "(node_key VARCHAR, canonical_id VARCHAR, n BIGINT, last_at TIMESTAMP)"
+    )
+    scoped_ctx = _context(store, definition, resolve, store.ibis.table("_seg_profiles"), True)
+    compiled = _Compiled(
+        key=_tree_key(definition, resolve),
+        matching={c.key: matching_sql(store, c) for c in conditions},
+        profile_columns=columns,
+        scoped=_members_sql(scoped_ctx, definition),
+    )
+    return compiled, full
+
+
+def _evaluate_scoped(store: AnalyticalStore, compiled: _Compiled, restrict: str) -> None:
+    """Members among ``restrict``'s ids into temp table ``_seg_members``: SQL only."""
+    quoted = ", ".join(f'"{c}"' for c in compiled.profile_columns)
+    # The evaluated customers' profile fields, read in one pass (their counts were left in
+    # _seg_counts by the state update).
+    store.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {quoted} FROM profiles
+        WHERE canonical_id IN (SELECT canonical_id FROM {restrict})"""
+    )
+    store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {compiled.scoped}")
 
 
 def _conditions_key(conditions: list[Any]) -> str:
@@ -149,6 +223,7 @@ def _apply(
     scope: str | None,
     conditions_key: str,
     seen: int,
+    compiled: str,
 ) -> tuple[int, int, int]:
     con = store.con
     # The open stays among the evaluated customers, read once; entries and exits are the
@@ -212,9 +287,9 @@ def _apply(
     profiles_as_of = first[0][0] if first else None
     con.execute(
         "INSERT INTO segment_state (segment_id, version, evaluated_at, members, profiles_as_of, "
-        "evaluated_wall, conditions_key, events_seen) "
-        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)",
-        [segment_id, version, at, members, profiles_as_of, conditions_key, seen],
+        "evaluated_wall, conditions_key, events_seen, compiled) "
+        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)",
+        [segment_id, version, at, members, profiles_as_of, conditions_key, seen, compiled],
     )
     return entered, exited, members
 
@@ -232,12 +307,15 @@ def refresh_segment(
     moment = at or _now()
     conditions = event_conditions(definition, resolve)
     with store.transaction():
+        compiled, full = _compile(store, definition, resolve, conditions)
+        _set_at(store, moment)
         seen = events_seen(store)
-        rebuild_state(store, definition.id, conditions, moment)
-        _evaluate(store, definition, resolve, moment, None)
+        rebuild_state(store, definition.id, conditions, compiled.matching, moment)
+        store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {full}")
         evaluated = int(store.scalar("SELECT count(*) FROM profiles"))
         entered, exited, members = _apply(
-            store, definition.id, version, moment, None, _conditions_key(conditions), seen
+            store, definition.id, version, moment, None, _conditions_key(conditions), seen,
+            compiled.dumps(),
         )
     return MembershipChange(
         definition.id,
@@ -281,26 +359,35 @@ def update_segment(
             f"cannot evaluate segment {definition.id!r} at {moment}, before its last "
             f"evaluation at {last}; use a later time or a full refresh"
         )
-    with store.transaction():
-        store.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _new_loads AS "
-            "SELECT load_id FROM loads WHERE finished_at >= ?",
-            [state["evaluated_wall"]],
-        )
-        seen = events_seen(store)
-        update_state(
-            store, definition.id, conditions, last, moment, "_new_loads", state["events_seen"]
-        )
-        store.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _seg_scope AS SELECT DISTINCT canonical_id "
-            "FROM _state_scope"
-        )
-        evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
-        _evaluate(store, definition, resolve, moment, "_seg_scope")
-        entered, exited, members = _apply(
-            store, definition.id, version, moment, "_seg_scope", _conditions_key(conditions),
-            seen,
-        )
+    compiled = _kept(state, _tree_key(definition, resolve))
+    try:
+        with store.transaction():
+            if compiled is None:  # kept by older code: compile once more
+                compiled = _compile(store, definition, resolve, conditions)[0]
+            _set_at(store, moment)
+            store.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _new_loads AS "
+                "SELECT load_id FROM loads WHERE finished_at >= ?",
+                [state["evaluated_wall"]],
+            )
+            seen = events_seen(store)
+            update_state(
+                store, definition.id, conditions, compiled.matching, last, moment, "_new_loads",
+                state["events_seen"],
+            )
+            store.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _seg_scope AS SELECT DISTINCT canonical_id "
+                "FROM _state_scope"
+            )
+            evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
+            _evaluate_scoped(store, compiled, "_seg_scope")
+            entered, exited, members = _apply(
+                store, definition.id, version, moment, "_seg_scope",
+                _conditions_key(conditions), seen, compiled.dumps(),
+            )
+    except (duckdb.BinderException, duckdb.CatalogException):
+        # The kept SQL reads a profile column that is gone (scores re-attached): start over.
+        return refresh_segment(store, definition, version, resolve, at=moment)
     return MembershipChange(
         definition.id,
         version,

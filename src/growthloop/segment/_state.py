@@ -42,6 +42,7 @@ __all__ = [
     "EventCondition",
     "event_conditions",
     "events_seen",
+    "matching_sql",
     "rebuild_state",
     "state_counts",
     "update_state",
@@ -95,18 +96,25 @@ def events_seen(store: AnalyticalStore) -> int:
     return int(store.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
 
 
-def _matching_sql(
-    store: AnalyticalStore, condition: EventCondition, where: str = "", from_row: int = 0
-) -> str:
-    """SQL of ``(canonical_id, timestamp)`` of the events ``condition`` counts (those from row
-    ``from_row`` on)."""
+def matching_sql(store: AnalyticalStore, condition: EventCondition) -> str:
+    """SQL of ``(canonical_id, timestamp, event_row)`` of every event ``condition`` counts.
+
+    It does not depend on the evaluation time, so it is compiled once per condition and kept
+    with the segment's state (see ``_membership``).
+    """
     events = store.ibis.table("v_event_rows")
-    predicate = event_matches(events, condition.node)
-    if from_row:
-        predicate = predicate & (events.event_row >= from_row)
-    selected = events.filter(predicate).select("canonical_id", "timestamp")
-    sql = ibis.to_sql(selected, dialect="duckdb")
-    return f"SELECT * FROM ({sql}) AS m {where}"
+    selected = events.filter(event_matches(events, condition.node)).select(
+        "canonical_id", "timestamp", "event_row"
+    )
+    return str(ibis.to_sql(selected, dialect="duckdb"))
+
+
+def _matching(sql: str, where: str = "", from_row: int = 0) -> str:
+    """``(canonical_id, timestamp)`` of ``sql``'s events from row ``from_row`` on (the row
+    filter reaches the scan of the events, which skips the older row groups)."""
+    clauses = [c for c in (f"event_row >= {int(from_row)}" if from_row else "", where) if c]
+    condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return f"SELECT canonical_id, timestamp FROM ({sql}) AS m {condition}"
 
 
 def _range(column: str, start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
@@ -124,14 +132,15 @@ def _recount(
     store: AnalyticalStore,
     segment_id: str,
     condition: EventCondition,
+    sql: str,
     at: datetime,
     only: str | None,
 ) -> None:
-    """Counts and buffer of ``condition`` from the events table (for the ids in ``only``)."""
+    """Counts and buffer of ``condition`` (whose :func:`matching_sql` is ``sql``) from the
+    events table (for the ids in ``only``)."""
     con = store.con
-    scope = f"WHERE canonical_id IN (SELECT canonical_id FROM {only})" if only else ""
-    matching = _matching_sql(store, condition, scope)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _node_events AS {matching}")
+    scope = f"canonical_id IN (SELECT canonical_id FROM {only})" if only else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _node_events AS {_matching(sql, scope)}")
     counted, params = _range("timestamp", condition.counted_from(at), at)
     con.execute(
         f"""INSERT INTO {_COUNTS}
@@ -140,27 +149,34 @@ def _recount(
         [segment_id, condition.key, *params],
     )
     con.execute(
+        # In time order, so the buffer's zone maps let updates skip to the window's edges.
         f"""INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_events
-        WHERE timestamp >= ?""",
+        WHERE timestamp >= ? ORDER BY timestamp""",
         [segment_id, condition.key, condition.buffered_from(at)],
     )
     con.execute("DROP TABLE _node_events")
 
 
 def rebuild_state(
-    store: AnalyticalStore, segment_id: str, conditions: list[EventCondition], at: datetime
+    store: AnalyticalStore,
+    segment_id: str,
+    conditions: list[EventCondition],
+    matching: dict[str, str],
+    at: datetime,
 ) -> None:
-    """Recompute the state of every event condition of ``segment_id`` as of ``at``."""
+    """Recompute the state of every event condition of ``segment_id`` as of ``at``
+    (``matching``: each condition's :func:`matching_sql` by key)."""
     for table in (_COUNTS, _BUFFER):
         store.con.execute(f"DELETE FROM {table} WHERE segment_id = ?", [segment_id])
     for condition in conditions:
-        _recount(store, segment_id, condition, at, None)
+        _recount(store, segment_id, condition, matching[condition.key], at, None)
 
 
 def _advance(
     store: AnalyticalStore,
     segment_id: str,
     condition: EventCondition,
+    sql: str,
     last: datetime,
     at: datetime,
     from_row: int,
@@ -171,8 +187,7 @@ def _advance(
     con = store.con
     seg = [segment_id, condition.key]
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _node_new AS "
-        + _matching_sql(store, condition, from_row=from_row)
+        "CREATE OR REPLACE TEMP TABLE _node_new AS " + _matching(sql, from_row=from_row)
     )
     start_now = condition.counted_from(at)
     # Buffered events coming into view, and new events in the counted range.
@@ -209,7 +224,7 @@ def _advance(
     )
     con.execute(
         f"INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_new "
-        "WHERE timestamp >= ?",
+        "WHERE timestamp >= ? ORDER BY timestamp",
         [*seg, condition.buffered_from(at)],
     )
     con.execute("INSERT INTO _state_scope SELECT canonical_id FROM _node_delta")
@@ -270,13 +285,14 @@ def update_state(
     store: AnalyticalStore,
     segment_id: str,
     conditions: list[EventCondition],
+    matching: dict[str, str],
     last: datetime,
     at: datetime,
     new_loads: str,
     from_row: int,
 ) -> None:
     """Advance the state from ``last`` to ``at`` given the loads in table ``new_loads``, whose
-    events are those from row ``from_row`` on.
+    events are those from row ``from_row`` on (``matching``: as for :func:`rebuild_state`).
 
     The ids whose membership may have changed are left in temp table ``_state_scope``, and
     their counts in ``_seg_counts`` ``(node_key, canonical_id, n, last_at)``.
@@ -288,7 +304,7 @@ def update_state(
         "(node_key VARCHAR, canonical_id VARCHAR, dn BIGINT, last_at TIMESTAMP)"
     )
     for condition in conditions:
-        _advance(store, segment_id, condition, last, at, from_row)
+        _advance(store, segment_id, condition, matching[condition.key], last, at, from_row)
     relinked = bool(conditions) and _relinked(store, new_loads) > 0
     if relinked:
         con.execute("INSERT INTO _state_scope SELECT canonical_id FROM _relinked_old")
@@ -330,7 +346,7 @@ def update_state(
             [segment_id],
         )
         for condition in conditions:
-            _recount(store, segment_id, condition, at, "_relinked")
+            _recount(store, segment_id, condition, matching[condition.key], at, "_relinked")
         con.execute(
             f"""INSERT INTO _seg_counts SELECT node_key, canonical_id, n, last_at FROM {_COUNTS}
             WHERE segment_id = ? AND canonical_id IN (SELECT canonical_id FROM _relinked)""",

@@ -249,6 +249,17 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        5,
+        "compiled segment SQL kept with the segment state",
+        """
+        -- The SQL an incremental update runs (JSON), compiled at the last full refresh.
+        ALTER TABLE segment_state ADD COLUMN compiled VARCHAR;
+        """,
+    )
+)
+
 VIEWS: dict[str, str] = {
     # Order lines with the canonical customer id (guests keep NULL), stored on the table.
     "v_order_lines": "SELECT * FROM order_lines",
