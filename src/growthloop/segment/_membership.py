@@ -60,7 +60,7 @@ _AT_VARIABLE = "growthloop_segment_at"
 
 
 @ibis.udf.scalar.builtin(name="getvariable")  # type: ignore[untyped-decorator]
-def _getvariable(variable: str) -> datetime:
+def _getvariable(variable: str) -> datetime:  # type: ignore[empty-body]
     """DuckDB's ``getvariable``: a value set with ``SET VARIABLE``."""
 
 
