@@ -13,6 +13,7 @@ from growthloop.cli import (  # noqa: F401
     _models,
     _predict,
     _profile,
+    _recommend,
     _segment,
     _serve,
     _workspace,

@@ -14,13 +14,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.optimize import minimize
 
+from growthloop._constraints import Interval
 from growthloop.errors import ConvergenceError, ModelError, NotFittedError
 
 __all__ = ["Interval"]
@@ -34,48 +35,6 @@ _LOG_BOUND = 20.7
 #: Objective value returned where the likelihood is not finite.
 _FAILED = 1e10
 _FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A numeric range that a hyperparameter must lie in (like scikit-learn's ``Interval``).
-
-    Parameters
-    ----------
-    kind
-        ``int`` or ``float``; an ``int`` interval also rejects floats.
-    low, high
-        The bounds; ``None`` for no bound.
-    closed
-        Which bounds belong to the interval.
-    """
-
-    kind: type
-    low: float | None
-    high: float | None
-    closed: Literal["left", "right", "both", "neither"] = "both"
-
-    def __contains__(self, value: object) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        if self.kind is int and not isinstance(value, int):
-            return False
-        if not math.isfinite(value):
-            return False
-        if self.low is not None:
-            if value < self.low or (value == self.low and self.closed in ("right", "neither")):
-                return False
-        if self.high is not None:
-            if value > self.high or (value == self.high and self.closed in ("left", "neither")):
-                return False
-        return True
-
-    def __str__(self) -> str:
-        left = "[" if self.closed in ("left", "both") and self.low is not None else "("
-        right = "]" if self.closed in ("right", "both") and self.high is not None else ")"
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
-        return f"{'an int' if self.kind is int else 'a float'} in {left}{low}, {high}{right}"
 
 
 @dataclass

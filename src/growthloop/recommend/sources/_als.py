@@ -84,7 +84,7 @@ class ALS(MatrixFactorization):
         *,
         factors: int = 64,
         regularization: float = 0.05,
-        alpha: float = 2.0,
+        alpha: float = 0.5,
         iterations: int = 15,
         weighting: Literal["bm25", "confidence"] = "bm25",
         half_life_days: float | None = None,
@@ -148,13 +148,24 @@ class ALS(MatrixFactorization):
         new interactions update their recommendations without retraining."""
         self._check_fitted("item_factors_")
         history = check_history(history, self.n_items_)
+        model = self._fold_in_model()
         with threadpool_limits(limits=1, user_api="blas"):
-            model = self._model()
-            model.item_factors = self.item_factors_
             factors = model.recalculate_user(
                 np.arange(history.shape[0]), self._confidence(history)
             )
         return np.ascontiguousarray(factors, dtype=np.float32)
+
+    def _fold_in_model(self) -> AlternatingLeastSquares:
+        """An ``implicit`` model over the fitted item factors, kept so that its ``Y^T Y`` is
+        computed once, not on every request."""
+        model: AlternatingLeastSquares | None = self.__dict__.get("_fold_in")
+        if model is None or model.item_factors is not self.item_factors_:
+            with threadpool_limits(limits=1, user_api="blas"):
+                model = self._model()
+                model.item_factors = self.item_factors_
+                model.YtY  # noqa: B018 - computed once here, under the BLAS limit
+            self._fold_in = model
+        return model
 
     def recommend_history(
         self, history: sp.csr_matrix, n: int, *, exclude: sp.csr_matrix | None = None
@@ -163,6 +174,7 @@ class ALS(MatrixFactorization):
 
         ``Candidates.user`` is the row in ``history``; ``exclude``, when given, has its shape.
         """
+        self._check_fitted("item_factors_")
         self._check_n(n)
         factors = self.recalculate_user(history)
         history = check_history(history, self.n_items_)
@@ -176,8 +188,8 @@ class ALS(MatrixFactorization):
         """The paper's explanation, section 5: the history item ``j`` maximising ``s_ij``."""
         anchors = np.full(items.shape, -1, dtype=np.int32)
         confidence = self._confidence(history)
-        y = self.item_factors_.astype(np.float64)
-        gram = y.T @ y + self.regularization * np.eye(y.shape[1])
+        y = self.item_factors_
+        gram = self._fold_in_model().YtY + self.regularization * np.eye(y.shape[1])
         for row in range(items.shape[0]):
             start, end = confidence.indptr[row], confidence.indptr[row + 1]
             wanted = items[row] >= 0
@@ -185,9 +197,9 @@ class ALS(MatrixFactorization):
                 continue
             bought = confidence.indices[start:end]
             c = confidence.data[start:end].astype(np.float64)
-            y_bought = y[bought]
+            y_bought = y[bought].astype(np.float64)
             weights = gram + (y_bought.T * (c - 1.0)) @ y_bought
-            solved = np.linalg.solve(weights, y[items[row][wanted]].T)
+            solved = np.linalg.solve(weights, y[items[row][wanted]].T.astype(np.float64))
             share = c[:, None] * (y_bought @ solved)
             best = np.argmax(share, axis=0)
             found = share[best, np.arange(share.shape[1])] > 0

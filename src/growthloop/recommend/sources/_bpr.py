@@ -56,7 +56,7 @@ class BPR(MatrixFactorization):
         self,
         *,
         factors: int = 64,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.01,
         regularization: float = 0.01,
         iterations: int = 100,
         num_threads: int = 1,

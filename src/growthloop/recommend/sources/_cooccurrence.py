@@ -61,7 +61,7 @@ class ItemCooccurrence(ItemBasedSource):
     ...                     "item_id": ["tea", "cup", "tea", "cup", "tea"],
     ...                     "basket": [1, 1, 2, 2, 3]})
     >>> data = TrainingData(Interactions.from_frame(log, basket_col="basket"))
-    >>> source = ItemCooccurrence(normalize=False).fit(data)
+    >>> source = ItemCooccurrence(context="basket", min_count=2, normalize=False).fit(data)
     >>> round(float(source.similarity_[1, 0]), 3)  # tea -> cup: 2 / sqrt(3 * 2)
     0.816
     """
@@ -78,12 +78,12 @@ class ItemCooccurrence(ItemBasedSource):
     def __init__(
         self,
         *,
-        context: Literal["basket", "user"] = "basket",
+        context: Literal["basket", "user"] = "user",
         similarity: Literal["cosine", "lift"] = "cosine",
-        n_neighbours: int = 20,
-        min_count: int = 2,
+        n_neighbours: int = 10,
+        min_count: int = 3,
         normalize: bool = True,
-        half_life_days: float | None = None,
+        half_life_days: float | None = 180.0,
     ) -> None:
         self.context = context
         self.similarity = similarity

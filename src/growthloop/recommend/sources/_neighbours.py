@@ -13,12 +13,15 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from growthloop.recommend.sources._ranking import BLOCK_CELLS, block_size
+from growthloop.recommend.sources._ranking import BLOCK_CELLS, block_size, top_n_dense
 
 __all__ = ["top_k_neighbours", "top_k_per_row"]
 
 #: Turns a block of raw products (rows ``first..first + block rows``) into similarities.
 Similarity = Callable[[sp.csr_matrix, int], sp.csr_matrix]
+
+#: Above this share of stored cells, a block's top k is found on its dense copy.
+_DENSE_SHARE = 0.1
 
 
 def top_k_neighbours(
@@ -53,16 +56,25 @@ def top_k_neighbours(
 
 
 def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """``matrix`` keeping only the ``k`` largest entries of each row (ties: lower column)."""
+    """``matrix`` (positive entries, no duplicates) keeping the ``k`` largest of each row; ties
+    go to the lower column."""
     matrix = sp.csr_matrix(matrix)
-    matrix.sum_duplicates()
     counts = np.diff(matrix.indptr)
     if counts.size == 0 or counts.max() <= k:
         return matrix
+    if matrix.nnz > _DENSE_SHARE * matrix.shape[0] * matrix.shape[1]:
+        columns, values = top_n_dense(matrix.toarray().astype(np.float32, copy=False), k)
+        kept = values > 0
+        row_of = np.broadcast_to(np.arange(matrix.shape[0])[:, None], columns.shape)
+        return sp.csr_matrix(
+            (values[kept], (row_of[kept], columns[kept])), shape=matrix.shape
+        )
+    matrix.sort_indices()
     rows: npt.NDArray[np.int64] = np.repeat(np.arange(matrix.shape[0]), counts)
-    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    by_value = np.argsort(-matrix.data, kind="stable")
+    order = by_value[np.argsort(rows[by_value], kind="stable")]
     rank = np.arange(matrix.nnz) - matrix.indptr[rows[order]]
-    keep = np.sort(order[rank < k])
+    keep = np.sort(order[(rank < k) & (matrix.data[order] > 0)])
     return sp.csr_matrix(
         (matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape
     )

@@ -107,9 +107,10 @@ def top_n_sparse(scores: sp.csr_matrix, n: int) -> tuple[
 ]:
     """The ``n`` highest stored entries of each row: items (-1 padded), scores (-inf padded)."""
     scores = sp.csr_matrix(scores)
-    scores.sum_duplicates()
+    scores.sum_duplicates()  # and sorts the columns, so stable sorts leave ties lowest first
     rows = _row_of_entries(scores)
-    order = np.lexsort((scores.indices, -scores.data, rows))
+    by_value = np.argsort(-scores.data, kind="stable")
+    order = by_value[np.argsort(rows[by_value], kind="stable")]
     rank = np.arange(scores.nnz) - scores.indptr[rows[order]]
     keep = order[rank < n]
     slot = rank[rank < n]
@@ -124,17 +125,26 @@ def top_n_dense(scores: npt.NDArray[np.float32], n: int) -> tuple[
     npt.NDArray[np.int32], npt.NDArray[np.float32]
 ]:
     """The ``n`` best columns per row of ``scores``; ``-inf`` marks a column never to use."""
-    width = min(n, scores.shape[1])
-    part = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-    values = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -values), axis=-1)
-    items = np.take_along_axis(part, order, axis=1).astype(np.int32)
-    values = np.take_along_axis(values, order, axis=1).astype(np.float32)
+    rows, columns = scores.shape
+    width = min(n, columns)
+    # The width-th best value of each row; of the columns tied with it, the lowest are taken.
+    boundary = -np.partition(-scores, width - 1, axis=1)[:, width - 1 : width]
+    above = scores > boundary
+    tied = scores == boundary
+    wanted = width - above.sum(axis=1)
+    chosen = above | tied
+    crowded = np.flatnonzero(tied.sum(axis=1) > wanted)
+    if len(crowded):
+        first_tied = np.cumsum(tied[crowded], axis=1) <= wanted[crowded, None]
+        chosen[crowded] = above[crowded] | (tied[crowded] & first_tied)
+    columns_kept = np.nonzero(chosen)[1].reshape(rows, width)
+    kept_values = np.take_along_axis(scores, columns_kept, axis=1)
+    order = np.lexsort((columns_kept, -kept_values), axis=-1)
+    items = np.full((rows, n), -1, dtype=np.int32)
+    values = np.full((rows, n), -np.inf, dtype=np.float32)
+    items[:, :width] = np.take_along_axis(columns_kept, order, axis=1)
+    values[:, :width] = np.take_along_axis(kept_values, order, axis=1)
     items[~np.isfinite(values)] = -1
-    pad = n - width
-    if pad:
-        items = np.pad(items, ((0, 0), (0, pad)), constant_values=-1)
-        values = np.pad(values, ((0, 0), (0, pad)), constant_values=-np.inf)
     return items, values
 
 

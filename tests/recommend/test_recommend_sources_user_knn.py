@@ -1,0 +1,47 @@
+"""UserKNN: cosine neighbours of users and the neighbour-weighted score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from growthloop.recommend import Interactions, TrainingData
+from growthloop.recommend.sources import UserKNN
+
+# ann: x, y; bea: x, y, z (z twice); cal: x, w; dan: v alone.
+ROWS = [("ann", "x"), ("ann", "y"), ("bea", "x"), ("bea", "y"), ("bea", "z"), ("bea", "z"),
+        ("cal", "x"), ("cal", "w"), ("dan", "v")]
+LOG = Interactions.from_frame(pd.DataFrame(ROWS, columns=["user_id", "item_id"]))
+ITEM = {name: i for i, name in enumerate(LOG.item_ids)}
+
+
+def test_neighbours_are_cosine_of_user_rows() -> None:
+    source = UserKNN().fit(TrainingData(LOG))
+    ann_bea = 2 / (np.sqrt(2) * np.sqrt(6))  # bea's row is x=1, y=1, z=2
+    ann_cal = 1 / 2
+    bea_cal = 1 / (np.sqrt(6) * np.sqrt(2))
+    expected = np.array([
+        [0, ann_bea, ann_cal, 0],
+        [ann_bea, 0, bea_cal, 0],
+        [ann_cal, bea_cal, 0, 0],
+        [0, 0, 0, 0],
+    ])
+    assert source.neighbours_.toarray() == pytest.approx(expected, rel=1e-6)
+
+
+def test_score_sums_neighbour_similarity_times_weight() -> None:
+    source = UserKNN().fit(TrainingData(LOG))
+    got = source.recommend(np.array([0, 3]), 5, exclude=LOG.matrix())
+    assert list(got.user) == [0, 0]  # dan shares nothing with anybody
+    assert list(LOG.item_ids[got.item]) == ["z", "w"]
+    ann_bea = 2 / (np.sqrt(2) * np.sqrt(6))
+    assert got.score == pytest.approx([ann_bea * 2, 0.5 * 1])
+    assert (got.anchor == -1).all()
+
+
+def test_fewer_neighbours_keep_the_closest() -> None:
+    source = UserKNN(n_neighbours=1).fit(TrainingData(LOG))
+    assert list(source.neighbours_.indices[:1]) == [1]  # ann's closest is bea
+    got = source.recommend(np.array([0]), 5, exclude=LOG.matrix())
+    assert list(LOG.item_ids[got.item]) == ["z"]
