@@ -308,6 +308,28 @@ def test_incremental_updates_equal_full_rebuilds(workspace: Workspace, tmp_path:
         "SELECT count(*) FROM segment_membership WHERE segment_id = 'inc' AND exited_at IS NOT NULL"
     )
     assert stays > 0
+    # The lookup keys are the ids' hashes; keys written by an engine whose hash differs (faked
+    # here) make the next update a full refresh that rewrites them.
+    stale = (
+        "SELECT (SELECT count(*) FROM segment_membership WHERE exited_at IS NULL "
+        "AND h IS DISTINCT FROM hash(canonical_id)) + (SELECT count(*) FROM "
+        "segment_node_counts WHERE h IS DISTINCT FROM hash(canonical_id))"
+    )
+    assert store.scalar(stale) == 0
+    store.con.execute("UPDATE segment_membership SET h = 0 WHERE segment_id = 'inc'")
+    store.con.execute("UPDATE segment_node_counts SET h = 0 WHERE segment_id = 'inc'")
+    store.con.execute(
+        "UPDATE segment_state SET conditions_key = regexp_replace(conditions_key, "
+        "'[|]h=.*', '|h=42') WHERE segment_id = 'inc'"
+    )
+    at = at + timedelta(hours=5)
+    assert update_segment(store, incremental, v_inc, resolve, at=at).mode == "full"
+    assert store.scalar(stale) == 0
+    at = at + timedelta(hours=5)
+    assert update_segment(store, incremental, v_inc, resolve, at=at).mode == "incremental"
+    refresh_segment(store, full, v_full, resolve, at=at)
+    a = {r["canonical_id"] for r in segment_members(store, "inc", limit=None)[1]}
+    assert a == {r["canonical_id"] for r in segment_members(store, "full", limit=None)[1]}
 
 
 def test_create_from_yaml_file(workspace: Workspace, tmp_path: Path) -> None:

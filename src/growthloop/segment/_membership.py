@@ -211,8 +211,11 @@ def _evaluate_scoped(store: AnalyticalStore, compiled: _Compiled, restrict: str)
     store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {compiled.scoped}")
 
 
-def _conditions_key(conditions: list[Any]) -> str:
-    return ",".join(sorted(c.key for c in conditions))
+def _conditions_key(store: AnalyticalStore, conditions: list[Any]) -> str:
+    """What the state was built for: the event conditions, and the engine's hash of a fixed
+    string, so lookup keys (``h``) written by another DuckDB version force a full refresh."""
+    canary = store.scalar("SELECT hash('growthloop lookup key')")
+    return ",".join(sorted(c.key for c in conditions)) + f"|h={canary}"
 
 
 def _apply(
@@ -236,9 +239,11 @@ def _apply(
             [segment_id],
         )
     else:
+        # By the ids' hashes (see ``_state``): a colliding customer's stay comes out and goes
+        # back unchanged, as only the customers in scope can exit.
         taken = con.sql(
             f"""DELETE FROM segment_membership WHERE segment_id = $1 AND exited_at IS NULL
-            AND canonical_id IN (SELECT canonical_id FROM {scope})
+            AND h IN (SELECT h FROM {scope})
             RETURNING canonical_id, entered_at, version""",
             params=[segment_id],
         ).to_arrow_table()
@@ -249,16 +254,21 @@ def _apply(
         "CREATE OR REPLACE TEMP TABLE _seg_enter AS "
         "SELECT canonical_id FROM _seg_members EXCEPT SELECT canonical_id FROM _seg_open"
     )
+    in_scope = "" if scope is None else f"WHERE canonical_id IN (SELECT canonical_id FROM {scope})"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _seg_exit AS "
-        "SELECT canonical_id FROM _seg_open EXCEPT SELECT canonical_id FROM _seg_members"
+        f"SELECT canonical_id FROM _seg_open {in_scope} "
+        "EXCEPT SELECT canonical_id FROM _seg_members"
     )
     entered = int(con.execute("SELECT count(*) FROM _seg_enter").fetchall()[0][0])
     exited = int(con.execute("SELECT count(*) FROM _seg_exit").fetchall()[0][0])
     if scope is not None:
         con.execute(
-            """INSERT INTO segment_membership SELECT ?, o.canonical_id, o.entered_at,
-            CASE WHEN x.canonical_id IS NULL THEN NULL ELSE ?::TIMESTAMP END, o.version
+            """INSERT INTO segment_membership
+            (segment_id, canonical_id, entered_at, exited_at, version, h)
+            SELECT ?, o.canonical_id, o.entered_at,
+            CASE WHEN x.canonical_id IS NULL THEN NULL ELSE ?::TIMESTAMP END, o.version,
+            hash(o.canonical_id)
             FROM _seg_open o LEFT JOIN _seg_exit x USING (canonical_id)""",
             [segment_id, at],
         )
@@ -270,7 +280,9 @@ def _apply(
         )
     if entered:
         con.execute(
-            "INSERT INTO segment_membership SELECT ?, canonical_id, ?, NULL, ? FROM _seg_enter",
+            "INSERT INTO segment_membership "
+            "(segment_id, canonical_id, entered_at, exited_at, version, h) "
+            "SELECT ?, canonical_id, ?, NULL, ?, hash(canonical_id) FROM _seg_enter",
             [segment_id, at, version],
         )
     if scope is None:
@@ -312,10 +324,16 @@ def refresh_segment(
         seen = events_seen(store)
         rebuild_state(store, definition.id, conditions, compiled.matching, moment)
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {full}")
+        # Lookup keys of stays written by another engine version (see _conditions_key).
+        store.con.execute(
+            "UPDATE segment_membership SET h = hash(canonical_id) WHERE segment_id = ? "
+            "AND exited_at IS NULL AND h IS DISTINCT FROM hash(canonical_id)",
+            [definition.id],
+        )
         evaluated = int(store.scalar("SELECT count(*) FROM profiles"))
         entered, exited, members = _apply(
-            store, definition.id, version, moment, None, _conditions_key(conditions), seen,
-            compiled.dumps(),
+            store, definition.id, version, moment, None, _conditions_key(store, conditions),
+            seen, compiled.dumps(),
         )
     return MembershipChange(
         definition.id,
@@ -348,7 +366,7 @@ def update_segment(
         state is None
         or state["version"] != version
         or state["profiles_as_of"] != profiles_as_of
-        or state["conditions_key"] != _conditions_key(conditions)
+        or state["conditions_key"] != _conditions_key(store, conditions)
         or state["events_seen"] is None
     ):
         # A new definition (or a referenced one) or a new profile build: anyone may have changed.
@@ -376,14 +394,14 @@ def update_segment(
                 state["events_seen"],
             )
             store.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _seg_scope AS SELECT DISTINCT canonical_id "
-                "FROM _state_scope"
+                "CREATE OR REPLACE TEMP TABLE _seg_scope AS "
+                "SELECT DISTINCT canonical_id, hash(canonical_id) AS h FROM _state_scope"
             )
             evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
             _evaluate_scoped(store, compiled, "_seg_scope")
             entered, exited, members = _apply(
                 store, definition.id, version, moment, "_seg_scope",
-                _conditions_key(conditions), seen, compiled.dumps(),
+                _conditions_key(store, conditions), seen, compiled.dumps(),
             )
     except (duckdb.BinderException, duckdb.CatalogException):
         # The kept SQL reads a profile column that is gone (scores re-attached): start over.

@@ -143,8 +143,8 @@ def _recount(
     con.execute(f"CREATE OR REPLACE TEMP TABLE _node_events AS {_matching(sql, scope)}")
     counted, params = _range("timestamp", condition.counted_from(at), at)
     con.execute(
-        f"""INSERT INTO {_COUNTS}
-        SELECT ?, ?, canonical_id, count(*), max(timestamp) FROM _node_events
+        f"""INSERT INTO {_COUNTS} (segment_id, node_key, canonical_id, n, last_at, h)
+        SELECT ?, ?, canonical_id, count(*), max(timestamp), hash(canonical_id) FROM _node_events
         WHERE {counted} GROUP BY canonical_id""",
         [segment_id, condition.key, *params],
     )
@@ -310,9 +310,16 @@ def update_state(
         con.execute("INSERT INTO _state_scope SELECT canonical_id FROM _relinked_old")
     # The counts of the customers concerned are taken out in one pass over the table, updated
     # and put back; they are also what the evaluation reads (``_seg_counts``).
+    # Looked up by the ids' 64-bit hashes (``h``): an integer probe is several times cheaper
+    # than a string one on a million rows. A colliding customer's counts come out and go back
+    # unchanged (no delta), and the evaluation only reads the customers in scope.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _state_keys AS "
+        "SELECT DISTINCT hash(canonical_id) AS h FROM _state_scope"
+    )
     old = con.sql(
         f"""DELETE FROM {_COUNTS} WHERE segment_id = $1
-        AND canonical_id IN (SELECT canonical_id FROM _state_scope)
+        AND h IN (SELECT h FROM _state_keys)
         RETURNING node_key, canonical_id, n, last_at""",
         params=[segment_id],
     ).to_arrow_table()
@@ -334,7 +341,8 @@ def update_state(
     # Windowed counts that fell to zero are dropped; all-time counts never fall.
     windowed = [c.key for c in conditions if c.window is not None]
     con.execute(
-        f"""INSERT INTO {_COUNTS} SELECT ?, node_key, canonical_id, n, last_at FROM _seg_counts
+        f"""INSERT INTO {_COUNTS} (segment_id, node_key, canonical_id, n, last_at, h)
+        SELECT ?, node_key, canonical_id, n, last_at, hash(canonical_id) FROM _seg_counts
         WHERE n <> 0 OR NOT list_contains(?, node_key)""",
         [segment_id, windowed],
     )
@@ -352,7 +360,8 @@ def update_state(
             WHERE segment_id = ? AND canonical_id IN (SELECT canonical_id FROM _relinked)""",
             [segment_id],
         )
-    con.execute("DROP TABLE _state_delta")
+    for table in ("_state_delta", "_state_keys"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def state_counts(

@@ -260,6 +260,21 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        7,
+        "64-bit lookup keys on segment state",
+        """
+        -- hash(canonical_id): incremental segment updates find the rows of the customers they
+        -- re-evaluate by an integer probe instead of a string one.
+        ALTER TABLE segment_node_counts ADD COLUMN h UBIGINT;
+        UPDATE segment_node_counts SET h = hash(canonical_id);
+        ALTER TABLE segment_membership ADD COLUMN h UBIGINT;
+        UPDATE segment_membership SET h = hash(canonical_id);
+        """,
+    )
+)
+
 VIEWS: dict[str, str] = {
     # Order lines with the canonical customer id (guests keep NULL), stored on the table.
     "v_order_lines": "SELECT * FROM order_lines",
