@@ -104,8 +104,8 @@ def _profiles(store: AnalyticalStore) -> Any:
 
 def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
     rows = store.rows(
-        "SELECT version, evaluated_at, profiles_as_of, evaluated_wall, conditions_key, "
-        "events_seen, compiled "
+        "SELECT version, evaluated_at, members, profiles_as_of, evaluated_wall, "
+        "conditions_key, events_seen, compiled "
         "FROM segment_state "
         "WHERE segment_id = ?",
         [segment_id],
@@ -227,7 +227,11 @@ def _apply(
     conditions_key: str,
     seen: int,
     compiled: str,
+    profiles_as_of: datetime | None,
+    previous: int | None = None,
 ) -> tuple[int, int, int]:
+    """Record the entries and exits, and the new state. ``previous`` is the member count
+    before an incremental update (None: count the members)."""
     con = store.con
     # The open stays among the evaluated customers, read once; entries and exits are the
     # differences with the new members, both small on an incremental update. There, the
@@ -260,8 +264,10 @@ def _apply(
         f"SELECT canonical_id FROM _seg_open {in_scope} "
         "EXCEPT SELECT canonical_id FROM _seg_members"
     )
-    entered = int(con.execute("SELECT count(*) FROM _seg_enter").fetchall()[0][0])
-    exited = int(con.execute("SELECT count(*) FROM _seg_exit").fetchall()[0][0])
+    counted = con.execute(
+        "SELECT (SELECT count(*) FROM _seg_enter), (SELECT count(*) FROM _seg_exit)"
+    ).fetchall()[0]
+    entered, exited = int(counted[0]), int(counted[1])
     if scope is not None:
         con.execute(
             """INSERT INTO segment_membership
@@ -285,18 +291,13 @@ def _apply(
             "SELECT ?, canonical_id, ?, NULL, ?, hash(canonical_id) FROM _seg_enter",
             [segment_id, at, version],
         )
-    if scope is None:
+    if previous is None:
         members = int(con.execute("SELECT count(*) FROM _seg_members").fetchall()[0][0])
+        for table in ("_seg_open", "_seg_enter", "_seg_exit"):  # large after a full pass
+            con.execute(f"DROP TABLE {table}")
     else:
-        before = con.execute(
-            "SELECT members FROM segment_state WHERE segment_id = ?", [segment_id]
-        ).fetchall()
-        members = int(before[0][0]) + entered - exited
-    for table in ("_seg_open", "_seg_enter", "_seg_exit"):
-        con.execute(f"DROP TABLE {table}")
+        members = previous + entered - exited
     con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
-    first = con.execute("SELECT as_of FROM profiles LIMIT 1").fetchall()
-    profiles_as_of = first[0][0] if first else None
     con.execute(
         "INSERT INTO segment_state (segment_id, version, evaluated_at, members, profiles_as_of, "
         "evaluated_wall, conditions_key, events_seen, compiled) "
@@ -333,7 +334,7 @@ def refresh_segment(
         evaluated = int(store.scalar("SELECT count(*) FROM profiles"))
         entered, exited, members = _apply(
             store, definition.id, version, moment, None, _conditions_key(store, conditions),
-            seen, compiled.dumps(),
+            seen, compiled.dumps(), store.scalar("SELECT as_of FROM profiles LIMIT 1"),
         )
     return MembershipChange(
         definition.id,
@@ -362,11 +363,12 @@ def update_segment(
     state = _state(store, definition.id)
     profiles_as_of = store.scalar("SELECT as_of FROM profiles LIMIT 1")
     conditions = event_conditions(definition, resolve)
+    conditions_key = _conditions_key(store, conditions)
     if (
         state is None
         or state["version"] != version
         or state["profiles_as_of"] != profiles_as_of
-        or state["conditions_key"] != _conditions_key(store, conditions)
+        or state["conditions_key"] != conditions_key
         or state["events_seen"] is None
     ):
         # A new definition (or a referenced one) or a new profile build: anyone may have changed.
@@ -400,8 +402,8 @@ def update_segment(
             evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
             _evaluate_scoped(store, compiled, "_seg_scope")
             entered, exited, members = _apply(
-                store, definition.id, version, moment, "_seg_scope",
-                _conditions_key(store, conditions), seen, compiled.dumps(),
+                store, definition.id, version, moment, "_seg_scope", conditions_key, seen,
+                compiled.dumps(), profiles_as_of, int(state["members"]),
             )
     except (duckdb.BinderException, duckdb.CatalogException):
         # The kept SQL reads a profile column that is gone (scores re-attached): start over.

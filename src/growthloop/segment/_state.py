@@ -237,8 +237,6 @@ def _advance(
             WHERE segment_id = ? AND node_key = ? AND last_at >= ? AND last_at < ?""",
             [*seg, last - edge, at - edge],
         )
-    for table in ("_node_new", "_node_delta"):
-        con.execute(f"DROP TABLE {table}")
 
 
 def _relinked(store: AnalyticalStore, new_loads: str) -> int:
@@ -360,8 +358,6 @@ def update_state(
             WHERE segment_id = ? AND canonical_id IN (SELECT canonical_id FROM _relinked)""",
             [segment_id],
         )
-    for table in ("_state_delta", "_state_keys"):
-        con.execute(f"DROP TABLE {table}")
 
 
 def state_counts(
