@@ -375,3 +375,27 @@ def test_a_cluster_saved_as_a_segment(workspace: Workspace, tmp_path: Path) -> N
     assert change.members == 2
     members = {r["canonical_id"] for r in segment_members(workspace.analytical, "cluster-1")[1]}
     assert members == {"C1", "C3"}
+
+
+def test_a_changed_referenced_segment_forces_a_full_refresh(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Segment "outer" reads segment "inner"; a new version of "inner" changes who is in
+    "outer" for everyone, so the next update of "outer" must evaluate everyone."""
+    _shop(workspace, tmp_path)
+    build_profiles(workspace.analytical, as_of=T0)
+    ops, store = workspace.operational, workspace.analytical
+    resolve = lambda i: get_segment(ops, i)[0]  # noqa: E731
+    trait = {"type": "trait", "field": "country"}
+    save_segment(store=ops, definition=parse_segment(_doc({**trait, "op": "eq", "value": "GB"},
+                                                          "inner")))
+    outer = parse_segment(_doc({"type": "in_segment", "segment": "inner"}, "outer"))
+    version, _ = save_segment(store=ops, definition=outer)
+    refresh_segment(store, outer, version, resolve, at=T0)
+    before = {r["canonical_id"] for r in segment_members(store, "outer", limit=None)[1]}
+    save_segment(store=ops, definition=parse_segment(_doc({**trait, "op": "ne", "value": "GB"},
+                                                          "inner")))
+    change = update_segment(store, outer, version, resolve, at=T0 + timedelta(hours=1))
+    after = {r["canonical_id"] for r in segment_members(store, "outer", limit=None)[1]}
+    assert change.mode == "full"
+    assert before and after and not before & after

@@ -55,7 +55,7 @@ __all__ = ["MembershipChange", "refresh_segment", "update_segment"]
 Resolver = Any  # Callable[[str], SegmentDefinition]
 
 # Bumped whenever the compiled SQL's shape changes, so kept SQL from older code is not reused.
-_COMPILER = 1
+_COMPILER = 2
 _AT_VARIABLE = "growthloop_segment_at"
 
 
@@ -199,14 +199,31 @@ def _compile(
     return compiled, full
 
 
-def _evaluate_scoped(store: AnalyticalStore, compiled: _Compiled, restrict: str) -> None:
+def _fields_table(segment_id: str) -> str:
+    """The table holding the profile fields a segment reads, keyed by id hash (``h``)."""
+    return "segment_fields_" + hashlib.sha256(segment_id.encode()).hexdigest()[:16]
+
+
+def _snapshot_fields(store: AnalyticalStore, segment_id: str, compiled: _Compiled) -> None:
+    """Copy the profile fields the segment reads, with each id's hash, for keyed lookups:
+    profiles only change with a new build, which triggers a full refresh (and a new copy)."""
+    quoted = ", ".join(f'"{c}"' for c in compiled.profile_columns)
+    store.con.execute(
+        f"CREATE OR REPLACE TABLE {_fields_table(segment_id)} AS "
+        f"SELECT hash(canonical_id) AS h, {quoted} FROM profiles"
+    )
+
+
+def _evaluate_scoped(
+    store: AnalyticalStore, segment_id: str, compiled: _Compiled, restrict: str
+) -> None:
     """Members among ``restrict``'s ids into temp table ``_seg_members``: SQL only."""
     quoted = ", ".join(f'"{c}"' for c in compiled.profile_columns)
-    # The evaluated customers' profile fields, read in one pass (their counts were left in
-    # _seg_counts by the state update).
+    # The evaluated customers' profile fields, by id hash: a colliding customer comes along
+    # and is evaluated like the others (its counts and open stay are taken by hash too).
     store.con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {quoted} FROM profiles
-        WHERE canonical_id IN (SELECT canonical_id FROM {restrict})"""
+        f"""CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {quoted}
+        FROM {_fields_table(segment_id)} WHERE h IN (SELECT h FROM {restrict})"""
     )
     store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {compiled.scoped}")
 
@@ -243,8 +260,8 @@ def _apply(
             [segment_id],
         )
     else:
-        # By the ids' hashes (see ``_state``): a colliding customer's stay comes out and goes
-        # back unchanged, as only the customers in scope can exit.
+        # By the ids' hashes (see ``_state``): a colliding customer comes along and is
+        # re-evaluated with its own data, like the others.
         taken = con.sql(
             f"""DELETE FROM segment_membership WHERE segment_id = $1 AND exited_at IS NULL
             AND h IN (SELECT h FROM {scope})
@@ -258,11 +275,9 @@ def _apply(
         "CREATE OR REPLACE TEMP TABLE _seg_enter AS "
         "SELECT canonical_id FROM _seg_members EXCEPT SELECT canonical_id FROM _seg_open"
     )
-    in_scope = "" if scope is None else f"WHERE canonical_id IN (SELECT canonical_id FROM {scope})"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _seg_exit AS "
-        f"SELECT canonical_id FROM _seg_open {in_scope} "
-        "EXCEPT SELECT canonical_id FROM _seg_members"
+        "SELECT canonical_id FROM _seg_open EXCEPT SELECT canonical_id FROM _seg_members"
     )
     counted = con.execute(
         "SELECT (SELECT count(*) FROM _seg_enter), (SELECT count(*) FROM _seg_exit)"
@@ -325,6 +340,7 @@ def refresh_segment(
         seen = events_seen(store)
         rebuild_state(store, definition.id, conditions, compiled.matching, moment)
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {full}")
+        _snapshot_fields(store, definition.id, compiled)
         # Lookup keys of stays written by another engine version (see _conditions_key).
         store.con.execute(
             "UPDATE segment_membership SET h = hash(canonical_id) WHERE segment_id = ? "
@@ -380,10 +396,11 @@ def update_segment(
             f"evaluation at {last}; use a later time or a full refresh"
         )
     compiled = _kept(state, _tree_key(definition, resolve))
+    if compiled is None:
+        # A referenced segment changed (its version is not ours), or older code kept the state.
+        return refresh_segment(store, definition, version, resolve, at=moment)
     try:
         with store.transaction():
-            if compiled is None:  # kept by older code: compile once more
-                compiled = _compile(store, definition, resolve, conditions)[0]
             _set_at(store, moment)
             store.con.execute(
                 "CREATE OR REPLACE TEMP TABLE _new_loads AS "
@@ -400,13 +417,13 @@ def update_segment(
                 "SELECT DISTINCT canonical_id, hash(canonical_id) AS h FROM _state_scope"
             )
             evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
-            _evaluate_scoped(store, compiled, "_seg_scope")
+            _evaluate_scoped(store, definition.id, compiled, "_seg_scope")
             entered, exited, members = _apply(
                 store, definition.id, version, moment, "_seg_scope", conditions_key, seen,
                 compiled.dumps(), profiles_as_of, int(state["members"]),
             )
     except (duckdb.BinderException, duckdb.CatalogException):
-        # The kept SQL reads a profile column that is gone (scores re-attached): start over.
+        # What the kept SQL reads is gone (a dropped table or column): start over.
         return refresh_segment(store, definition, version, resolve, at=moment)
     return MembershipChange(
         definition.id,

@@ -309,8 +309,8 @@ def update_state(
     # The counts of the customers concerned are taken out in one pass over the table, updated
     # and put back; they are also what the evaluation reads (``_seg_counts``).
     # Looked up by the ids' 64-bit hashes (``h``): an integer probe is several times cheaper
-    # than a string one on a million rows. A colliding customer's counts come out and go back
-    # unchanged (no delta), and the evaluation only reads the customers in scope.
+    # than a string one on a million rows. A colliding customer's counts come out unchanged (no
+    # delta) and go back; its evaluation then reads them like any other's.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _state_keys AS "
         "SELECT DISTINCT hash(canonical_id) AS h FROM _state_scope"
