@@ -84,3 +84,18 @@ def test_needs_times() -> None:
     untimed = Interactions.from_frame(purchase_log(), weight_col="weight")
     with pytest.raises(ModelError, match=r"BuyAgain needs interaction times.*pass time_col"):
         BuyAgain().fit(TrainingData(untimed))
+
+
+def test_views_and_cart_adds_are_not_purchases() -> None:
+    """In the store's interactions a view weighs 0.1 and a cart-add 0.3: neither is a purchase,
+    so an item only viewed is never "bought before"."""
+    frame = purchase_log()
+    browsed = pd.DataFrame({"user_id": ["me", "me"], "item_id": ["teapot", "kettle"],
+                            "day": [18, 19], "weight": [0.1, 0.3]})
+    browsed["time"] = START + pd.to_timedelta(browsed["day"], unit="D")
+    log = Interactions.from_frame(pd.concat([frame, browsed]), weight_col="weight",
+                                  time_col="time")
+    me = int(np.flatnonzero(log.user_ids == "me")[0])
+    proposed = BuyAgain().fit(TrainingData(log)).recommend(np.array([me], np.int32), 10)
+    names = {log.item_ids[i] for i in proposed.item}
+    assert names == {"coffee", "tea", "mug"}

@@ -29,10 +29,11 @@ class BuyAgain(SourceBase):
     """Repeat-purchase recommendations after Bhagat, Muralidharan, Lobzhanidze & Vishwanath
     (2018), "Buy It Again: Modeling Repeat Purchase Recommendations", KDD.
 
-    A purchase occasion is a distinct (user, item, day) with a positive weight; pairs whose
-    weights sum to zero or less (bought and returned) are never recommended. For user ``u`` and
-    item ``i`` bought ``n_ui`` times, last ``d`` days before the latest day in the log, the score
-    is ``RCP(i) * n_ui * g_i(d)``:
+    A purchase occasion is a distinct (user, item, day) with a weight of at least
+    ``purchase_weight`` (views and cart-adds weigh less in the store's interactions); pairs
+    whose purchases and returns sum to zero or less (bought and returned) are never
+    recommended. For user ``u`` and item ``i`` bought ``n_ui`` times, last ``d`` days before the
+    latest day in the log, the score is ``RCP(i) * n_ui * g_i(d)``:
 
     - ``RCP(i) = (R_i + 1) / (B_i + 2)``, the paper's repeat customer probability (buyers of
       ``i`` who bought it again, over all its buyers) with Laplace smoothing;
@@ -53,6 +54,8 @@ class BuyAgain(SourceBase):
         Fewest repurchase intervals (over all customers) to trust an item's cycle.
     min_spread
         Floor of the log-normal's spread (in log-days; 0.5 is a factor of about 1.6).
+    purchase_weight
+        Entries weighing at least this are purchases (the store's purchase weight is 1).
 
     Attributes
     ----------
@@ -69,6 +72,7 @@ class BuyAgain(SourceBase):
         "half_life_days": [Interval(float, 0.0, None, closed="neither")],
         "min_intervals": [Interval(int, 1, None)],
         "min_spread": [Interval(float, 0.0, None, closed="neither")],
+        "purchase_weight": [Interval(float, 0.0, None, closed="neither")],
     }
 
     scores_: sp.csr_matrix
@@ -78,16 +82,23 @@ class BuyAgain(SourceBase):
     as_of_: np.datetime64
 
     def __init__(
-        self, *, half_life_days: float = 30.0, min_intervals: int = 3, min_spread: float = 0.5
+        self,
+        *,
+        half_life_days: float = 30.0,
+        min_intervals: int = 3,
+        min_spread: float = 0.5,
+        purchase_weight: float = 1.0,
     ) -> None:
         self.half_life_days = half_life_days
         self.min_intervals = min_intervals
         self.min_spread = min_spread
+        self.purchase_weight = purchase_weight
 
     def fit(self, data: TrainingData) -> Self:
         """Learn repurchase cycles from ``data`` and score every user's past purchases."""
         interactions = self._start_fit(data)
-        usable = (interactions.weight > 0) & ~np.isnat(interactions.time)
+        purchase = interactions.weight >= self.purchase_weight
+        usable = purchase & ~np.isnat(interactions.time)
         if not usable.any():
             raise ModelError(
                 "BuyAgain needs interaction times, but no purchase in the interactions has "
@@ -118,7 +129,7 @@ class BuyAgain(SourceBase):
         scores = sp.csr_matrix(
             (score, (user, item)), shape=(self.n_users_, self.n_items_), dtype=np.float64
         )
-        bought = interactions.matrix() > 0
+        bought = interactions.subset(purchase | (interactions.weight < 0)).matrix() > 0
         self.scores_ = sp.csr_matrix(scores.multiply(bought), dtype=np.float32)
         self.scores_.eliminate_zeros()
         return self
