@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,26 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         f'<tr><td>BG/NBD</td><td>r</td><td class="n">{r:.4g}</td><td class="n">{r_error:.3g}</td>'
     ) in html
     assert f'title="{model.data_fingerprint}"' in html
+    # Recommendations: the held-out tables under both policies, the recall of the planted
+    # preferences (the pipeline well above popularity) and examples with their reasons.
+    rec = result.recommendations
+    assert "skipped" not in rec, rec.get("skipped")
+    assert '<section id="recommendations">' in html
+    for policy in ("allowed", "excluded"):
+        ndcg = rec["held_out"][policy]["pipeline"]["ndcg"]
+        assert 0 < ndcg <= 1 and f"<b>{ndcg:.3f}</b><span>NDCG@10, bought {policy}</span>" in html
+        assert f'<table class="recommend-eval" data-policy="{policy}">' in html
+    truth = rec["truth"]["recall_at_10"]
+    assert truth["pipeline"] >= 2 * truth["popular"] > 0
+    assert (
+        f'<tr style="font-weight: 600"><td>pipeline (full pipeline)</td>'
+        f'<td class="n">{truth["pipeline"]:.3f}</td>'
+    ) in html
+    assert f'<td>popular (baseline)</td><td class="n">{truth["popular"]:.3f}</td>' in html
+    examples = rec["examples"]
+    assert len({e["customer_id"] for e in examples}) >= 3
+    assert all(e["title"] and e["reason"] for e in examples)
+    assert all(escape(e["title"]) in html and escape(e["reason"]) in html for e in examples)
     # Running it again replaces the previous demo.
     again = run_demo(tmp_path / "demo", customers=300, seed=7)
     assert [s.rows_loaded for s in again.loads] == [s.rows_loaded for s in result.loads]

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from growthloop._demo_recommend import MIN_PURCHASES, recommend_step
 from growthloop.errors import ConfigError, ModelError
 from growthloop.generate import WorldSpec, generate_world
 from growthloop.ingest import LoadSummary, load_file, options_for
@@ -20,11 +21,13 @@ from growthloop.predict.lifetime import score_clv, train_clv
 from growthloop.predict.temporal import Target, score_profiles, train_on_profiles
 from growthloop.profile import build_profiles
 from growthloop.report import (
+    Section,
     clusters_section,
     clv_section,
     data_quality_section,
     predictions_section,
     profiles_section,
+    recommendations_section,
     render_report,
     segments_section,
 )
@@ -59,6 +62,7 @@ class DemoResult:
     clusters: int = 0
     churn: dict[str, Any] = field(default_factory=dict)
     clv: dict[str, Any] = field(default_factory=dict)
+    recommendations: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,7 @@ class DemoResult:
             "clusters": self.clusters,
             "churn": self.churn,
             "clv": self.clv,
+            "recommendations": self.recommendations,
             "loads": [s.to_dict() for s in self.loads],
             "stage_seconds": self.stage_seconds,
         }
@@ -154,6 +159,19 @@ def _clv(ws: Workspace, calibration_end: date) -> dict[str, Any]:
     }
 
 
+def _recommendations(ws: Workspace, world: Path) -> tuple[dict[str, Any], Section | None]:
+    """Evaluate recommendations on held-out days and against the world's truth, and recommend
+    to a few customers; a world too small or too short to evaluate on is reported as skipped."""
+    try:
+        found = recommend_step(ws.analytical, world)
+    except ModelError as exc:
+        return {"skipped": str(exc)}, None
+    section = recommendations_section(
+        found.held_out, truth=found.truth, examples=found.examples, min_purchases=MIN_PURCHASES
+    )
+    return found.summary(), section
+
+
 def run_demo(
     directory: Path,
     *,
@@ -228,6 +246,12 @@ def run_demo(
         if "skipped" not in result.clv:
             sections.append(clv_section(ws.analytical, ws.operational, notes=result.clv["notes"]))
         result.stage_seconds["predictions"] = time.perf_counter() - step
+        step = time.perf_counter()
+        notify("evaluating recommendations and recommending to a few customers")
+        result.recommendations, section = _recommendations(ws, result.world)
+        if section is not None:
+            sections.append(section)
+        result.stage_seconds["recommendations"] = time.perf_counter() - step
         step = time.perf_counter()
         notify("writing the report")
         render_report(

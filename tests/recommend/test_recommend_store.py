@@ -140,8 +140,8 @@ def test_catalogue_is_aligned_with_the_items(shop: Workspace) -> None:
     store = shop.analytical
     items = np.array(["P9", "P3", "P1", "P2"], dtype=object)
     plain = catalogue_from_store(store, items)
-    assert plain.text.tolist() == ["", "Vase Glass vase", "Mug Stoneware mug Kitchen Acme mug "
-                                   "kitchen", "Lamp Lighting Glow"]
+    assert plain.text.tolist() == ["", "Vase\nGlass vase", "Mug\nStoneware mug Kitchen Acme mug "
+                                   "kitchen", "Lamp\nLighting Glow"]
     assert plain.category.tolist() == ["", "", "Kitchen", "Lighting"]
     assert np.isnan(plain.price[0]) and plain.price[1:].tolist() == [15.0, 10.0, 30.0]
     assert plain.available.tolist() == [False, True, True, True]
@@ -152,7 +152,7 @@ def test_catalogue_is_aligned_with_the_items(shop: Workspace) -> None:
                       "['glass', 'vase'])")
     derived = catalogue_from_store(store, items)
     assert derived.category.tolist() == ["", "glass / vase", "Kitchen", "Lighting"]
-    assert derived.text[1] == "Vase Glass vase glass / vase glass vase"
+    assert derived.text[1] == "Vase\nGlass vase glass / vase glass vase"
 
 
 def test_a_generated_world_matches_its_tables(workspace: Workspace, tmp_path: Path) -> None:

@@ -22,11 +22,12 @@ from growthloop import __version__
 from growthloop.api._committer import InboxCommitter
 from growthloop.api._deps import utc_now
 from growthloop.api._errors import ApiError, error_response
-from growthloop.api.routes import health, profiles, segment, segments
+from growthloop.api.routes import health, profiles, recommendations, segment, segments
 from growthloop.config import ServerConfig
 from growthloop.errors import GrowthloopError, NotFoundError, StoreError
 from growthloop.ingest._segment import SegmentBatch
 from growthloop.keys import AuthError, KeyCache, ScopeError
+from growthloop.recommend import ServingCache
 from growthloop.store import OperationalStore
 from growthloop.workspace import Workspace
 
@@ -50,14 +51,17 @@ def create_app(
     store: OperationalStore | None = None,
     settings: ServerConfig | None = None,
     key_cache_seconds: float = 5.0,
+    recommendation_check_seconds: float = 1.0,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     """Build the API on a workspace's operational store, or on ``store`` when given.
 
     ``settings`` default to the workspace's ``[server]`` section (or the defaults with
     ``store``). Verified keys are cached for ``key_cache_seconds``: a revoked key is refused
-    within that time. ``clock`` gives ``receivedAt`` (naive UTC). A workspace opened here is
-    closed when the app shuts down.
+    within that time. Recommendations are served from the promoted build, loaded once and
+    reloaded when another is promoted (checked every ``recommendation_check_seconds``).
+    ``clock`` gives ``receivedAt`` (naive UTC). A workspace opened here is closed when the app
+    shuts down.
     """
     workspace: Workspace | None = None
     if store is None:
@@ -82,6 +86,11 @@ def create_app(
     app.state.analytical_path = (
         workspace.root / workspace.config.analytical.path if workspace is not None else None
     )
+    app.state.recommendations = (
+        ServingCache(operational=store, models_dir=workspace.models_dir,
+                     ttl_seconds=recommendation_check_seconds)
+        if workspace is not None else None
+    )
     # Browsers (analytics.js) post from any site, as to Segment's own API.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                        allow_headers=["*"], max_age=86_400)
@@ -90,6 +99,7 @@ def create_app(
     app.include_router(segment.router)
     app.include_router(profiles.router)
     app.include_router(segments.router)
+    app.include_router(recommendations.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -14,6 +14,7 @@ from growthloop.cli import (  # noqa: F401
     _predict,
     _profile,
     _recommend,
+    _recommend_serving,
     _segment,
     _serve,
     _workspace,

@@ -2,7 +2,8 @@
 
 ``generate_world`` writes customers, products, order lines and Segment-spec events as Parquet,
 plus the hidden truth they were simulated from (segments, churn times, category affinities)
-and ``world.json``. The same :class:`WorldSpec` always gives byte-identical files.
+and ``world.json``; :func:`planted_top_items` derives each customer's truly likeliest products
+from that truth. The same :class:`WorldSpec` always gives byte-identical files.
 
 >>> from pathlib import Path
 >>> from growthloop.generate import WorldSpec, generate_world
@@ -13,7 +14,8 @@ and ``world.json``. The same :class:`WorldSpec` always gives byte-identical file
 
 from __future__ import annotations
 
+from growthloop.generate._planted import planted_top_items
 from growthloop.generate._spec import WorldSpec, WorldSummary
 from growthloop.generate._world import generate_world
 
-__all__ = ["WorldSpec", "WorldSummary", "generate_world"]
+__all__ = ["WorldSpec", "WorldSummary", "generate_world", "planted_top_items"]

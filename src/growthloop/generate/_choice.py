@@ -7,10 +7,25 @@ import numpy.typing as npt
 
 from growthloop.generate._catalogue import Catalogue
 
-__all__ = ["ProductChooser", "choose_rows"]
+__all__ = [
+    "SENSITIVITY_GRID",
+    "ProductChooser",
+    "choose_rows",
+    "product_shares",
+    "sensitivity_level",
+]
 
-# Price sensitivities are rounded to this grid when choosing products.
-_SENSITIVITY_GRID = np.linspace(-2.0, 4.0, 25)
+#: Price sensitivities are rounded to this grid when choosing products.
+SENSITIVITY_GRID = np.linspace(-2.0, 4.0, 25)
+
+
+def sensitivity_level(sensitivity: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """The index of each price sensitivity's nearest point on :data:`SENSITIVITY_GRID`."""
+    step = SENSITIVITY_GRID[1] - SENSITIVITY_GRID[0]
+    level: npt.NDArray[np.int64] = np.clip(
+        np.round((sensitivity - SENSITIVITY_GRID[0]) / step), 0, len(SENSITIVITY_GRID) - 1
+    ).astype(np.int64)
+    return level
 
 
 def choose_rows(
@@ -38,7 +53,7 @@ class ProductChooser:
         self.categories = categories
         tables: list[npt.NDArray[np.float64]] = []
         members: list[npt.NDArray[np.int64]] = []
-        for table, sensitivity in enumerate(np.repeat(_SENSITIVITY_GRID, categories)):
+        for table, sensitivity in enumerate(np.repeat(SENSITIVITY_GRID, categories)):
             category = table % categories
             inside = np.flatnonzero(catalogue.category == category)
             weight = catalogue.popularity[inside] * catalogue.price_gbp[inside] ** -sensitivity
@@ -56,10 +71,18 @@ class ProductChooser:
         sensitivity: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.int64]:
         """A product index for each (category, price sensitivity) pair."""
-        step = _SENSITIVITY_GRID[1] - _SENSITIVITY_GRID[0]
-        level = np.clip(np.round((sensitivity - _SENSITIVITY_GRID[0]) / step), 0,
-                        len(_SENSITIVITY_GRID) - 1).astype(np.int64)
-        table = level * self.categories + category
+        table = sensitivity_level(sensitivity) * self.categories + category
         position = np.searchsorted(self.stacked, table + rng.random(len(table)), side="right")
         product: npt.NDArray[np.int64] = self.products[np.minimum(position, len(self.products) - 1)]
         return product
+
+
+def product_shares(catalogue: Catalogue) -> npt.NDArray[np.float64]:
+    """``(len(SENSITIVITY_GRID), products)``: the probability that :class:`ProductChooser`
+    draws each product once its category is chosen, at each grid sensitivity."""
+    shares = np.empty((len(SENSITIVITY_GRID), len(catalogue.category)))
+    for level, sensitivity in enumerate(SENSITIVITY_GRID):
+        weight = catalogue.popularity * catalogue.price_gbp**-sensitivity
+        total = np.bincount(catalogue.category, weights=weight)
+        shares[level] = weight / total[catalogue.category]
+    return shares

@@ -7,7 +7,21 @@ exclusions and business rules, every recommendation keeping the reason it was ch
 
 from __future__ import annotations
 
+from growthloop.recommend._answers import (
+    CustomerRecommendations,
+    SimilarItems,
+    recommendations_for,
+    similar_items,
+)
+from growthloop.recommend._build import RecommendationBuild, build_recommendations
 from growthloop.recommend._candidates import Candidates, Catalogue, RecallSource, TrainingData
+from growthloop.recommend._evaluate import (
+    Evaluation,
+    EvaluationRow,
+    FittedModels,
+    evaluate,
+    evaluate_policies,
+)
 from growthloop.recommend._features import CandidateFeatures, candidate_features
 from growthloop.recommend._files import (
     InteractionTable,
@@ -17,9 +31,21 @@ from growthloop.recommend._files import (
 )
 from growthloop.recommend._interactions import Interactions
 from growthloop.recommend._metrics import RankingMetrics, ranking_metrics
+from growthloop.recommend._pipeline import DEFAULT_SOURCES, Recommender
 from growthloop.recommend._ranker import LearnedRanker, RankerTrainingSet, training_frame
 from growthloop.recommend._reasons import explain, reason_sentence
 from growthloop.recommend._rerank import RerankRules, as_candidates, rerank
+from growthloop.recommend._service import (
+    FileEvaluation,
+    evaluate_files,
+    evaluate_workspace,
+)
+from growthloop.recommend._serving import (
+    Recommendation,
+    ServingCache,
+    ServingModel,
+    load_serving_model,
+)
 from growthloop.recommend._split import (
     Split,
     leave_last_basket_out,
@@ -31,34 +57,61 @@ from growthloop.recommend._store import (
     catalogue_from_store,
     interactions_from_store,
 )
+from growthloop.recommend._truth import evaluate_against_truth, truth_split
+from growthloop.recommend._update import CustomerUpdate, NewInteraction, update_customer
 
 __all__ = [
     "CandidateFeatures",
     "Candidates",
     "Catalogue",
+    "CustomerRecommendations",
+    "CustomerUpdate",
+    "DEFAULT_SOURCES",
+    "Evaluation",
+    "EvaluationRow",
+    "FileEvaluation",
+    "FittedModels",
     "InteractionTable",
     "InteractionWeights",
     "Interactions",
     "LearnedRanker",
+    "NewInteraction",
     "RankerTrainingSet",
     "RankingMetrics",
     "RecallSource",
+    "Recommendation",
+    "RecommendationBuild",
+    "Recommender",
     "RejectedRow",
     "RerankRules",
+    "ServingCache",
+    "ServingModel",
+    "SimilarItems",
     "Split",
     "TrainingData",
     "as_candidates",
+    "build_recommendations",
     "candidate_features",
     "catalogue_from_store",
     "check_interactions",
+    "evaluate",
+    "evaluate_against_truth",
+    "evaluate_files",
+    "evaluate_policies",
+    "evaluate_workspace",
     "explain",
     "interactions_from_store",
     "leave_last_basket_out",
+    "load_serving_model",
     "ranking_metrics",
     "read_interactions",
     "reason_sentence",
+    "recommendations_for",
     "rerank",
+    "similar_items",
     "temporal_split",
     "training_frame",
+    "truth_split",
+    "update_customer",
     "validation_split",
 ]

@@ -1,5 +1,8 @@
 """Offline evaluation: every recall source alone, the popularity baseline and the full pipeline
-on one split, in one table.
+on one split, in one table (one per policy on already-bought items).
+
+:class:`FittedModels` fits every model once; its :meth:`~FittedModels.evaluate` scores them on a
+test log under each policy, so one fit serves both policies and several test logs.
 
 Everything is fitted on the split's train part only (the pipeline's ranker on the last days of
 that train part, see :class:`Recommender`) and scored on its test part with
@@ -16,18 +19,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from growthloop.errors import ModelError
-from growthloop.recommend._candidates import TrainingData
+from growthloop.recommend._candidates import RecallSource, TrainingData
 from growthloop.recommend._features import purchases
+from growthloop.recommend._interactions import Interactions
 from growthloop.recommend._metrics import RankingMetrics, ranking_metrics
 from growthloop.recommend._pipeline import DEFAULT_SOURCES, Recommender, restrict
 from growthloop.recommend._rerank import RerankRules, as_candidates
 from growthloop.recommend._split import Split
 from growthloop.recommend.sources import make_source
 
-__all__ = ["BASELINE", "Evaluation", "EvaluationRow", "evaluate"]
+__all__ = [
+    "BASELINE",
+    "Evaluation",
+    "EvaluationRow",
+    "FittedModels",
+    "bought_policies",
+    "evaluate",
+    "evaluate_policies",
+]
 
 #: The source every other result is compared with.
 BASELINE = "popular"
@@ -93,50 +106,161 @@ def evaluate(
     ``data`` carries the catalogue and groups over ``data.interactions``' vocabularies (the
     log ``split`` was made from); ``split.train`` is what everything is fitted on.
     """
-    say = progress or (lambda _message: None)
-    train = restrict(data, split.train)
+    policy = "exclude" if exclude_bought else "allow"
+    return evaluate_policies(data, split, k=k, sources=sources, bought=(policy,),
+                             recommender=recommender, progress=progress)[0]
+
+
+def evaluate_policies(
+    data: TrainingData,
+    split: Split,
+    *,
+    k: int = 10,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+    bought: Sequence[str] = ("allow", "exclude"),
+    recommender: Recommender | None = None,
+    progress: Progress | None = None,
+) -> list[Evaluation]:
+    """:func:`evaluate` under each policy on already-bought items (``"allow"``,
+    ``"exclude"``), one :class:`Evaluation` per policy in that order, everything fitted once."""
+    bought = bought_policies(bought)  # checked before the fit, as is the test part
+    _test_users(split)
+    models = FittedModels.fit(restrict(data, split.train), sources=sources,
+                              recommender=recommender, progress=progress)
+    return models.evaluate(split, k=k, bought=bought)
+
+
+class FittedModels:
+    """Every recall source alone and the full pipeline, fitted on one training log, to be
+    scored on any test log over that log's vocabularies (a held-out period, a known truth).
+
+    Fitting does not depend on the policy on already-bought items, so one fit serves both; a
+    row's ``seconds`` are the model's fit plus its scoring.
+
+    Attributes
+    ----------
+    train
+        The training log.
+    sources
+        The fitted sources by name (content is left out without a catalogue).
+    pipeline
+        The fitted :class:`Recommender`.
+    skipped
+        Source name -> why it was left out.
+    """
+
+    def __init__(
+        self,
+        train: Interactions,
+        sources: dict[str, RecallSource],
+        pipeline: Recommender,
+        fit_seconds: dict[str, float],
+        skipped: dict[str, str],
+    ) -> None:
+        self.train = train
+        self.sources = sources
+        self.pipeline = pipeline
+        self.fit_seconds = fit_seconds
+        self.skipped = skipped
+
+    @classmethod
+    def fit(
+        cls,
+        train: TrainingData,
+        *,
+        sources: Sequence[str] = DEFAULT_SOURCES,
+        recommender: Recommender | None = None,
+        progress: Progress | None = None,
+    ) -> FittedModels:
+        """Fit the popularity baseline, each of ``sources`` alone and the pipeline (a
+        :class:`Recommender` over ``sources``, or ``recommender``) on ``train``."""
+        say = progress or (lambda _message: None)
+        fitted: dict[str, RecallSource] = {}
+        seconds: dict[str, float] = {}
+        skipped: dict[str, str] = {}
+        for name in dict.fromkeys([BASELINE, *sources]):
+            if name == "content" and train.catalogue is None:
+                skipped[name] = "no item catalogue (product text) to compare"
+                continue
+            say(f"fitting {name}")
+            started = time.perf_counter()
+            fitted[name] = make_source(name).fit(train)
+            seconds[name] = time.perf_counter() - started
+        say("fitting the full pipeline (sources, ranker on the last days of train, re-ranking)")
+        started = time.perf_counter()
+        model = Recommender(sources=list(sources)) if recommender is None else recommender
+        model.fit(train)
+        seconds[PIPELINE] = time.perf_counter() - started
+        skipped.update(model.skipped_)
+        return cls(train.interactions, fitted, model, seconds, skipped)
+
+    def evaluate(
+        self, split: Split, *, k: int = 10, bought: Sequence[str] = ("allow", "exclude")
+    ) -> list[Evaluation]:
+        """Score every model on ``split.test`` (``split.train`` must be the training log),
+        one :class:`Evaluation` per policy in ``bought``."""
+        if split.train is not self.train:
+            raise ModelError(
+                "the split's train part is not the log these models were fitted on; fit them "
+                "on split.train"
+            )
+        policies = bought_policies(bought)
+        users = _test_users(split)
+        bought_items = purchases(self.train)
+        evaluations = []
+        for policy in policies:
+            exclude = bought_items if policy == "exclude" else None
+            rows = []
+            for name, source in self.sources.items():
+                started = time.perf_counter()
+                candidates = source.recommend(users, k, exclude=exclude)
+                metrics = ranking_metrics(candidates, test=split.test, train=split.train, k=k)
+                kind = "baseline" if name == BASELINE else "source"
+                seconds = self.fit_seconds[name] + time.perf_counter() - started
+                rows.append(EvaluationRow(name, kind, metrics, seconds))
+            started = time.perf_counter()
+            rules = RerankRules(bought="exclude" if policy == "exclude" else "allow")
+            chosen = self.pipeline.recommend(users, k, rules=rules)
+            metrics = ranking_metrics(as_candidates(chosen), test=split.test, train=split.train,
+                                      k=k)
+            seconds = self.fit_seconds[PIPELINE] + time.perf_counter() - started
+            rows.append(EvaluationRow(PIPELINE, "pipeline", metrics, seconds))
+            rows.sort(key=lambda r: (r.kind != "pipeline", -r.metrics.ndcg))
+            evaluations.append(Evaluation(
+                k=k, exclude_bought=policy == "exclude", rows=rows,
+                split=_summary(split, len(users)), skipped=dict(self.skipped),
+            ))
+        return evaluations
+
+
+def _test_users(split: Split) -> npt.NDArray[np.int32]:
     users = np.unique(split.test.user).astype(np.int32)
     if len(users) == 0:
         raise ModelError("the test part has no user known to train; nothing to evaluate")
-    exclude = purchases(train.interactions) if exclude_bought else None
-    rows: list[EvaluationRow] = []
-    skipped: dict[str, str] = {}
-    names = list(dict.fromkeys([BASELINE, *sources]))
-    for name in names:
-        if name == "content" and train.catalogue is None:
-            skipped[name] = "no item catalogue (product text) to compare"
-            continue
-        say(f"fitting {name}")
-        started = time.perf_counter()
-        source = make_source(name).fit(train)
-        candidates = source.recommend(users, k, exclude=exclude)
-        metrics = ranking_metrics(candidates, test=split.test, train=split.train, k=k)
-        kind = "baseline" if name == BASELINE else "source"
-        rows.append(EvaluationRow(name, kind, metrics, time.perf_counter() - started))
-    say("fitting the full pipeline (sources, ranker on the last days of train, re-ranking)")
-    started = time.perf_counter()
-    model = Recommender(sources=list(sources)) if recommender is None else recommender
-    model.fit(train)
-    rules = RerankRules(bought="exclude" if exclude_bought else "allow")
-    chosen = model.recommend(users, k, rules=rules)
-    metrics = ranking_metrics(as_candidates(chosen), test=split.test, train=split.train, k=k)
-    rows.append(EvaluationRow(PIPELINE, "pipeline", metrics, time.perf_counter() - started))
-    skipped.update(model.skipped_)
-    rows.sort(key=lambda r: (r.kind != "pipeline", -r.metrics.ndcg))
-    return Evaluation(
-        k=k,
-        exclude_bought=exclude_bought,
-        rows=rows,
-        split={
-            "method": split.method,
-            "cutoff": None if split.cutoff is None else str(split.cutoff),
-            "train_users": split.train.n_users,
-            "train_items": split.train.n_items,
-            "train_entries": len(split.train),
-            "test_users": int(len(users)),
-            "test_entries": len(split.test),
-            "dropped_users": split.dropped_users,
-            "dropped_items": split.dropped_items,
-        },
-        skipped=skipped,
-    )
+    return users
+
+
+def _summary(split: Split, test_users: int) -> dict[str, Any]:
+    return {
+        "method": split.method,
+        "cutoff": None if split.cutoff is None else str(split.cutoff),
+        "train_users": split.train.n_users,
+        "train_items": split.train.n_items,
+        "train_entries": len(split.train),
+        "test_users": test_users,
+        "test_entries": len(split.test),
+        "dropped_users": split.dropped_users,
+        "dropped_items": split.dropped_items,
+    }
+
+
+def bought_policies(bought: Sequence[str]) -> list[str]:
+    """``bought`` without repeats, each checked to be ``"allow"`` or ``"exclude"``."""
+    policies = list(dict.fromkeys(bought))
+    wrong = [p for p in policies if p not in ("allow", "exclude")]
+    if wrong or not policies:
+        raise ModelError(
+            f"bought={wrong or policies!r}: each policy must be 'allow' (bought items may be "
+            "recommended again) or 'exclude'"
+        )
+    return policies

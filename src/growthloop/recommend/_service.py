@@ -12,14 +12,25 @@ import pandas as pd
 
 from growthloop.errors import ModelError
 from growthloop.recommend._candidates import TrainingData
-from growthloop.recommend._evaluate import Evaluation, Progress, evaluate
+from growthloop.recommend._evaluate import (
+    Evaluation,
+    Progress,
+    bought_policies,
+    evaluate_policies,
+)
 from growthloop.recommend._files import InteractionTable, read_interactions
 from growthloop.recommend._pipeline import DEFAULT_SOURCES
 from growthloop.recommend._split import Split, leave_last_basket_out, temporal_split
 from growthloop.recommend._store import catalogue_from_store, interactions_from_store
 from growthloop.store import AnalyticalStore
 
-__all__ = ["FileEvaluation", "evaluate_files", "evaluate_workspace", "profile_groups"]
+__all__ = [
+    "FileEvaluation",
+    "evaluate_files",
+    "evaluate_workspace",
+    "profile_groups",
+    "workspace_training_data",
+]
 
 SPLITS = ("temporal", "last-basket")
 
@@ -79,23 +90,9 @@ def evaluate_files(
             "check that both files use the same id columns"
         )
     data = TrainingData(interactions=train)
-    evaluations = [
-        evaluate(data, split, k=k, sources=sources, exclude_bought=policy == "exclude",
-                 progress=progress)
-        for policy in _policies(bought)
-    ]
+    evaluations = evaluate_policies(data, split, k=k, sources=sources,
+                                    bought=bought_policies(bought), progress=progress)
     return FileEvaluation(evaluations=evaluations, train=train_table, test=test_table)
-
-
-def _policies(bought: Sequence[str]) -> list[str]:
-    policies = list(dict.fromkeys(bought))
-    wrong = [p for p in policies if p not in ("allow", "exclude")]
-    if wrong or not policies:
-        raise ModelError(
-            f"bought={wrong or policies!r}: each policy must be 'allow' (bought items may be "
-            "recommended again) or 'exclude'"
-        )
-    return policies
 
 
 def profile_groups(store: AnalyticalStore, user_ids: np.ndarray) -> np.ndarray | None:
@@ -108,6 +105,24 @@ def profile_groups(store: AnalyticalStore, user_ids: np.ndarray) -> np.ndarray |
     segment = pd.Series(frame["rfm_segment"].to_numpy(), index=frame["canonical_id"].astype(str))
     values = segment.reindex(pd.Index(user_ids.astype(str))).fillna("").to_numpy(dtype=object)
     return np.asarray(values, dtype=object)
+
+
+def workspace_training_data(
+    store: AnalyticalStore, *, as_of: datetime | None = None
+) -> TrainingData:
+    """The workspace's interactions before ``as_of`` (see ``_store``), the catalogue of their
+    items and each customer's RFM segment (when profiles were built)."""
+    interactions = interactions_from_store(store, as_of=as_of)
+    if len(interactions) == 0:
+        raise ModelError(
+            "the workspace has no purchases or product events to learn from; load orders or "
+            "events first (`growthloop ingest`)"
+        )
+    return TrainingData(
+        interactions=interactions,
+        catalogue=catalogue_from_store(store, interactions.item_ids),
+        groups=profile_groups(store, interactions.user_ids),
+    )
 
 
 def evaluate_workspace(
@@ -126,24 +141,12 @@ def evaluate_workspace(
     (``"last-basket"``)."""
     if split not in SPLITS:
         raise ModelError(f"split={split!r} is not a split; use one of {', '.join(SPLITS)}")
-    interactions = interactions_from_store(store, as_of=as_of)
-    if len(interactions) == 0:
-        raise ModelError(
-            "the workspace has no purchases or product events to learn from; load orders or "
-            "events first (`growthloop ingest`)"
-        )
-    data = TrainingData(
-        interactions=interactions,
-        catalogue=catalogue_from_store(store, interactions.item_ids),
-        groups=profile_groups(store, interactions.user_ids),
-    )
+    data = workspace_training_data(store, as_of=as_of)
+    interactions = data.interactions
     parts = (
         temporal_split(interactions, test_days=test_days)
         if split == "temporal"
         else leave_last_basket_out(interactions)
     )
-    return [
-        evaluate(data, parts, k=k, sources=sources, exclude_bought=policy == "exclude",
-                 progress=progress)
-        for policy in _policies(bought)
-    ]
+    return evaluate_policies(data, parts, k=k, sources=sources, bought=bought_policies(bought),
+                             progress=progress)

@@ -196,7 +196,8 @@ def catalogue_from_store(
 ) -> Catalogue:
     """Facts about each of ``item_ids`` (in that order) from the ``products`` table.
 
-    ``text`` joins title, description, category, brand and tags; ``category`` is the product's
+    ``text`` is the title on its first line, then description, category, brand and tags;
+    ``category`` is the product's
     or, where it has none, the one derived from its text (the ``product_categories`` table a
     profile build writes, when it exists); ``price`` is the list price (NaN when unknown).
     Items missing from ``products`` get empty text and category, a NaN price and are not
@@ -249,8 +250,9 @@ def catalogue_from_store(
     return Catalogue(text=text, category=category, price=price, available=available)
 
 
-def _text(*parts: Any) -> str:
-    """Non-empty parts joined by spaces; a list of tags becomes its words."""
+def _text(title: Any, *parts: Any) -> str:
+    """The title on a line of its own (reasons quote the first line as the item's name), then
+    the other non-empty parts joined by spaces; a list of tags becomes its words."""
     words: list[str] = []
     for part in parts:
         if part is None or (isinstance(part, float) and math.isnan(part)):
@@ -259,4 +261,6 @@ def _text(*parts: Any) -> str:
             words.append(part)
         else:  # tags: a list or array of strings
             words.extend(str(tag) for tag in part if tag)
-    return " ".join(w.strip() for w in words if w and w.strip())
+    rest = " ".join(w.strip() for w in words if w and w.strip())
+    name = title.strip() if isinstance(title, str) else ""
+    return "\n".join(line for line in (name, rest) if line)

@@ -8,6 +8,7 @@ from growthloop.report._lifetime import clv_section
 from growthloop.report._predictions import predictions_section
 from growthloop.report._profiles import profiles_section
 from growthloop.report._quality import data_quality_section
+from growthloop.report._recommendations import recommendations_section
 from growthloop.report._section import Section
 from growthloop.report._segments import segments_section
 
@@ -18,6 +19,7 @@ __all__ = [
     "data_quality_section",
     "predictions_section",
     "profiles_section",
+    "recommendations_section",
     "render_report",
     "segments_section",
 ]

@@ -262,6 +262,28 @@ MIGRATIONS.append(
 
 MIGRATIONS.append(
     (
+        6,
+        "precomputed recommendations",
+        """
+        -- Each customer's top-N items with the reason each was chosen, written in full by
+        -- `growthloop recommend build` (rows ordered by canonical_id, so a customer's rows sit
+        -- together) and per customer when new interactions update them.
+        CREATE TABLE recommendations (
+            canonical_id VARCHAR NOT NULL,
+            rank INTEGER NOT NULL,
+            item_id VARCHAR NOT NULL,
+            score DOUBLE,
+            reason_code VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            model_version INTEGER NOT NULL,
+            built_at TIMESTAMP NOT NULL
+        );
+        """,
+    )
+)
+
+MIGRATIONS.append(
+    (
         7,
         "64-bit lookup keys on segment state",
         """

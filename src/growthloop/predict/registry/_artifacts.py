@@ -22,6 +22,7 @@ from growthloop.errors import ModelError
 __all__ = [
     "ARTIFACT_FILE",
     "artifact_folder",
+    "file_sha256",
     "load_artifact",
     "publish_artifact",
     "remove_artifact",
@@ -37,7 +38,8 @@ def artifact_folder(name: str, version: int) -> str:
     return f"{name}/v{version}"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -54,7 +56,7 @@ def save_artifact(models_dir: Path, relative: str, artifact: Any, metadata: dict
     (folder / METADATA_FILE).write_text(
         json.dumps(metadata, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return _sha256(path)
+    return file_sha256(path)
 
 
 def publish_artifact(models_dir: Path, staging: str, relative: str) -> None:
@@ -83,7 +85,7 @@ def load_artifact(models_dir: Path, relative: str, sha256: str) -> Any:
             f"model artifact {path} is missing; the models folder may have been moved or "
             "cleaned — register the model again"
         )
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if actual != sha256:
         raise ModelError(
             f"model artifact {path} has changed since it was registered (sha256 {actual[:12]}… "
