@@ -149,9 +149,8 @@ def _recount(
         [segment_id, condition.key, *params],
     )
     con.execute(
-        # In time order, so the buffer's zone maps let updates skip to the window's edges.
         f"""INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_events
-        WHERE timestamp >= ? ORDER BY timestamp""",
+        WHERE timestamp >= ?""",
         [segment_id, condition.key, condition.buffered_from(at)],
     )
     con.execute("DROP TABLE _node_events")
