@@ -10,7 +10,9 @@ Three layers, as marketers think of them:
   visit), and interest tags.
 
 ``as_of`` makes the profile use only data strictly before that instant, so models can be trained
-without leakage. Everything is one Ibis expression, so it runs on any Ibis backend.
+without leakage. Everything is written as Ibis expressions, so it runs on any Ibis backend;
+:func:`build_profiles` materialises the intermediate results one at a time (largest first) and
+drops each as soon as the rest no longer reads it, which keeps the memory they hold small.
 """
 
 from __future__ import annotations
@@ -26,19 +28,15 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from growthloop.profile._catalogue import derive_categories, product_categories
-from growthloop.profile._events import browse_categories, event_features, site_cells
-from growthloop.profile._json import json_text
+from growthloop.profile._events import event_features, site_cells
+from growthloop.profile._json import json_texts
 from growthloop.profile._orders import category_spend, order_features, product_spend
 from growthloop.profile._scores import attach_scores
-from growthloop.segment._rfm import rfm_expr
+from growthloop.profile._tags import interest_tags as tags_expr
+from growthloop.segment._rfm import rfm_scores
 from growthloop.store import AnalyticalStore
 
 __all__ = ["ProfileBuild", "build_profiles", "default_as_of", "profile_expr"]
-
-_TAG_MIN_SCORE = 0.2
-_TAG_MAX = 3
-_BROWSE_WEIGHT = 0.3
-
 
 @dataclass(frozen=True)
 class ProfileBuild:
@@ -62,40 +60,35 @@ def default_as_of(store: AnalyticalStore) -> datetime:
     return datetime(latest.year, latest.month, latest.day) + timedelta(days=1)
 
 
-def _interest_tags(db: Any, as_of: datetime, categories: Any, products: Any = None) -> Any:
-    bought = category_spend(db, as_of, categories, products).mutate(weight=ibis.literal(1.0))
-    browsed = browse_categories(db, as_of, categories).mutate(weight=ibis.literal(_BROWSE_WEIGHT))
-    both = bought.union(browsed)
-    scored = both.group_by(["canonical_id", "category"]).aggregate(
-        score=(both.share * both.weight).sum()
-    )
-    total = scored.group_by("canonical_id").aggregate(total=scored.score.sum())
-    normed = scored.join(total, "canonical_id").mutate(score=scored.score / total.total)
-    rank = ibis.window(
-        group_by=normed.canonical_id, order_by=[ibis.desc(normed.score), normed.category]
-    )
-    top = normed.mutate(rank=ibis.row_number().over(rank))
-    top = top.filter(top["rank"] < _TAG_MAX, top.score >= _TAG_MIN_SCORE)
-    return top.group_by("canonical_id").aggregate(
-        interest_tags=top.category.collect(order_by=top["rank"])
-    )
-
-
 Stage = Callable[[str, Any], Any]
+Release = Callable[[Any], None]
 
 
 def _inline(name: str, expr: Any) -> Any:
     return expr
 
 
+def _keep(table: Any) -> None:
+    return None
+
+
 def profile_expr(
-    db: Any, as_of: datetime, *, stage: Stage = _inline, interest_tags: bool = True
+    db: Any,
+    as_of: datetime,
+    *,
+    stage: Stage = _inline,
+    release: Release = _keep,
+    interest_tags: bool = True,
+    rfm_bins: int | None = None,
 ) -> Any:
     """The profile table as an Ibis expression (see the module docstring).
 
     ``stage(name, expr)`` may materialise an intermediate result and return a table of it;
-    by default everything stays one expression. ``interest_tags=False`` leaves the tags
-    empty (NULL): model snapshots do not use them and they cost a pass over product views.
+    ``release(table)`` is then called with each staged table the rest no longer reads, so it
+    can be dropped. By default everything stays one expression. ``interest_tags=False`` leaves
+    the tags empty (NULL): model snapshots do not use them and they cost a pass over product
+    views. With ``rfm_bins``, the RFM scores and segments (:func:`rfm_scores`, read from the
+    purchase features alone) follow the other columns.
     """
     products = db.table("products")
     derived = product_categories(db)
@@ -106,14 +99,35 @@ def profile_expr(
         list_price=products.price,
     )
     categories = stage("categories", categories)
+    # The largest intermediate results first, each released as soon as it has been read.
+    cells = stage("site", site_cells(db, as_of))
+    events = stage("events", event_features(db, as_of, cells))
+    release(cells)
+    bought = stage("bought", product_spend(db, as_of, categories))
+    category_shares = stage("category_spend", category_spend(db, as_of, categories, bought))
+    orders = stage("orders", order_features(db, as_of, categories, bought, category_shares))
+    release(bought)
+    rfm = None if rfm_bins is None else stage("rfm", rfm_scores(orders, rfm_bins))
+    tags = None
+    if interest_tags:
+        tags = stage("tags", tags_expr(db, as_of, categories, category_shares))
+    release(category_shares)
     customers = db.table("v_customers")
+    customers = customers.filter(customers.created_at.isnull() | (customers.created_at < as_of))
+    signup_source, opt_in = json_texts(customers.traits, "signup_source", "marketing_opt_in")
     customers = stage(
         "customers",
-        customers.filter(customers.created_at.isnull() | (customers.created_at < as_of)),
+        customers.select(
+            "canonical_id",
+            "email",
+            "phone",
+            "country",
+            "timezone",
+            "created_at",
+            signup_source=signup_source,
+            marketing_opt_in=opt_in,
+        ),
     )
-    bought = stage("bought", product_spend(db, as_of, categories))
-    orders = stage("orders", order_features(db, as_of, categories, bought))
-    events = stage("events", event_features(db, as_of, stage("site", site_cells(db, as_of))))
     ids = (
         customers.select("canonical_id")
         .union(orders.select("canonical_id"))
@@ -132,14 +146,13 @@ def profile_expr(
         .left_join(identity_counts, "canonical_id")
         .drop("canonical_id_right")
     )
-    if interest_tags:
-        tags = stage("tags", _interest_tags(db, as_of, categories, bought))
+    if tags is not None:
         joined = joined.left_join(tags, "canonical_id").drop("canonical_id_right")
     else:
         joined = joined.mutate(interest_tags=ibis.null(dt.Array(dt.string)))
     as_of_date = ibis.literal(as_of).date()
     started = ibis.coalesce(joined.created_at, joined.first_order_at, joined.last_seen_at)
-    consent = json_text(joined.traits, "marketing_opt_in").lower().isin(["true", "yes", "1", "y"])
+    consent = joined.marketing_opt_in.lower().isin(["true", "yes", "1", "y"])
     has_email = joined.email.notnull()
     has_phone = joined.phone.notnull()
     channels = ibis.array(
@@ -148,13 +161,13 @@ def profile_expr(
             ibis.ifelse(has_phone & consent.fill_null(False), "sms", ibis.null("string")),
         ]
     ).filter(lambda c: c.notnull())
-    return joined.select(
+    profile = joined.select(
         # coarse
         "canonical_id",
         "country",
         "timezone",
         "created_at",
-        signup_source=json_text(joined.traits, "signup_source"),
+        signup_source=joined.signup_source,
         tenure_days=as_of_date.delta(started.date(), unit="day"),
         # medium
         has_email=has_email,
@@ -201,6 +214,9 @@ def profile_expr(
         interest_tags=joined.interest_tags,
         as_of=ibis.literal(as_of),
     )
+    if rfm is None:
+        return profile
+    return profile.left_join(rfm, "canonical_id").drop("canonical_id_right")
 
 
 def build_profiles(
@@ -227,12 +243,17 @@ def build_profiles(
         staged.append(f"_profile_{name}")
         return db.table(f"_profile_{name}")
 
+    def release(staged_table: Any) -> None:
+        # Temp tables live in memory, next to the queries' own: drop each one early.
+        store.con.execute(f"DROP TABLE IF EXISTS {staged_table.get_name()}")
+
     staged: list[str] = []
     try:
-        expr = rfm_expr(
-            profile_expr(db, moment, stage=stage, interest_tags=interest_tags), bins=rfm_bins
+        profile = profile_expr(
+            db, moment, stage=stage, release=release, interest_tags=interest_tags,
+            rfm_bins=rfm_bins,
         )
-        sql = ibis.to_sql(expr, dialect="duckdb")
+        sql = ibis.to_sql(profile, dialect="duckdb")
         store.con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
     except duckdb.OutOfMemoryException as exc:
         raise store.memory_error(exc) from exc

@@ -22,11 +22,17 @@ __all__ = ["PEAK_MONTHS", "category_spend", "order_features", "product_spend"]
 PEAK_MONTHS = (11, 12)  # the gifting season: November and December
 
 
-def _lines(db: Any, as_of: datetime, categories: Any) -> Any:
+def _own_lines(db: Any, as_of: datetime) -> Any:
+    """Product lines (sales and returns) of known customers before ``as_of``."""
     lines = db.table("v_order_lines")
-    lines = lines.filter(
+    return lines.filter(
         lines.ordered_at < as_of, lines.canonical_id.notnull(), lines.line_kind != "non_product"
     )
+
+
+def _lines(db: Any, as_of: datetime, categories: Any) -> Any:
+    """:func:`_own_lines` with the product's category, brand and list price."""
+    lines = _own_lines(db, as_of)
     return lines.left_join(categories, "product_id").select(
         lines, categories.category, categories.brand, categories.list_price
     )
@@ -52,22 +58,23 @@ def _shares(spend: Any, key: str) -> Any:
 
 
 def _top(shares: Any, key: str) -> Any:
-    """The row of each customer's largest share (ties: the first ``key`` alphabetically)."""
-    rank = ibis.window(
-        group_by=shares.canonical_id, order_by=[ibis.desc(shares.share), shares[key]]
-    )
-    ranked = shares.mutate(rank=ibis.row_number().over(rank))
-    return ranked.filter(ranked["rank"] == 0)
+    """Each customer's ``key`` of the largest share (ties: the first ``key`` alphabetically)."""
+    return shares[key].first(order_by=[ibis.desc(shares.share), shares[key]])
 
 
 def order_features(
-    db: Any, as_of: datetime, categories: Any, products: Any = None
+    db: Any,
+    as_of: datetime,
+    categories: Any,
+    products: Any = None,
+    category_shares: Any = None,
 ) -> Any:
     """One row per canonical customer with at least one order line before ``as_of``.
 
     ``categories`` is a table ``(product_id, category, brand, list_price)``; ``products`` is
-    :func:`product_spend` (computed here when not given). Distinct counts
-    come from per-order and per-product tables rather than DISTINCT aggregates over the lines.
+    :func:`product_spend` and ``category_shares`` :func:`category_spend` (computed here when not
+    given). Distinct counts come from per-order and per-product tables rather than DISTINCT
+    aggregates over the lines.
     """
     lines = _lines(db, as_of, categories)
     sale = lines.line_kind == "sale"
@@ -83,45 +90,41 @@ def order_features(
         discounted_lines=(lines.unit_price < lines.list_price * 0.95).sum(where=sale),
         sale_lines=sale.sum(),
     )
-    # One row per order: counts of orders, the peak season, and the gaps between orders.
-    orders = (
-        lines.filter(sale)
-        .group_by(["canonical_id", "order_id"])
-        .aggregate(at=lines.ordered_at.min())
-    )
-    order_counts = orders.group_by("canonical_id").aggregate(
-        orders=orders.count(),
-        peak_orders=orders.at.month().isin(PEAK_MONTHS).sum(),
-    )
+    # One row per order: counts of orders, the peak season, and the gaps between orders. (From
+    # its own read of the lines: sharing the joined lines above costs more than reading twice.)
+    sales = _own_lines(db, as_of)
+    sales = sales.filter(sales.line_kind == "sale")
+    orders = sales.group_by(["canonical_id", "order_id"]).aggregate(at=sales.ordered_at.min())
     window = ibis.window(group_by=orders.canonical_id, order_by=orders.at)
     gaps = orders.mutate(
         gap=(orders.at.epoch_seconds() - orders.at.lag().over(window).epoch_seconds()) / 86400.0
     )
-    gaps = gaps.filter(gaps.gap.notnull())
+    # The first order has no gap (NULL), which the mean and spread skip.
     cadence = gaps.group_by("canonical_id").aggregate(
-        mean_days_between_orders=gaps.gap.mean(), sd_days_between_orders=gaps.gap.std()
+        orders=gaps.count(),
+        peak_orders=gaps.at.month().isin(PEAK_MONTHS).sum(),
+        mean_days_between_orders=gaps.gap.mean(),
+        sd_days_between_orders=gaps.gap.std(),
     )
     # One row per product bought: diversity, category and brand affinity (share of spend).
     products = product_spend(db, as_of, categories) if products is None else products
     product_counts = products.group_by("canonical_id").aggregate(
         distinct_products=products.product_id.count()
     )
-    with_keys = products.left_join(categories, "product_id").select(
-        products.canonical_id, products.spend, categories.category, categories.brand
+    if category_shares is None:
+        category_shares = category_spend(db, as_of, categories, products)
+    top = category_shares.group_by("canonical_id").aggregate(
+        distinct_categories=category_shares.count(),
+        top_category=_top(category_shares, "category"),
+        top_category_share=category_shares.share.max(),  # the top category's share
     )
-    category_shares = _shares(with_keys, "category")
-    category_counts = category_shares.group_by("canonical_id").aggregate(
-        distinct_categories=category_shares.count()
-    )
-    top = _top(category_shares, "category").select(
-        "canonical_id", top_category="category", top_category_share="share"
-    )
-    top_brand = _top(_shares(with_keys, "brand"), "brand").select(
-        "canonical_id", top_brand="brand"
+    brand_shares = _shares(_with_keys(products, categories), "brand")
+    top_brand = brand_shares.group_by("canonical_id").aggregate(
+        top_brand=_top(brand_shares, "brand")
     )
 
     joined = base
-    for part in (order_counts, product_counts, category_counts, cadence, top, top_brand):
+    for part in (cadence, product_counts, top, top_brand):
         joined = joined.left_join(part, "canonical_id").drop("canonical_id_right")
     features = (
         joined.mutate(
@@ -149,10 +152,16 @@ def order_features(
     )
 
 
-def category_spend(db: Any, as_of: datetime, categories: Any, products: Any = None) -> Any:
-    """Long table ``(canonical_id, category, share)`` of purchase spend before ``as_of``."""
-    products = product_spend(db, as_of, categories) if products is None else products
-    with_keys = products.left_join(categories, "product_id").select(
+def _with_keys(products: Any, categories: Any) -> Any:
+    return products.left_join(categories, "product_id").select(
         products.canonical_id, products.spend, categories.category, categories.brand
     )
-    return _shares(with_keys, "category").select("canonical_id", "category", "share")
+
+
+def category_spend(db: Any, as_of: datetime, categories: Any, products: Any = None) -> Any:
+    """Long table ``(canonical_id, category, spend, share)`` of purchase spend before ``as_of``.
+
+    ``products`` is :func:`product_spend` (computed here when not given).
+    """
+    products = product_spend(db, as_of, categories) if products is None else products
+    return _shares(_with_keys(products, categories), "category")

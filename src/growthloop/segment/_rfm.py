@@ -33,7 +33,7 @@ from typing import Any
 
 import ibis
 
-__all__ = ["RFM_SEGMENTS", "rfm_expr", "rfm_segment_name"]
+__all__ = ["RFM_SEGMENTS", "rfm_expr", "rfm_scores", "rfm_segment_name"]
 
 RFM_SEGMENTS = (
     "Champions", "Loyal", "Potential loyalist", "New", "Promising", "Need attention",
@@ -72,12 +72,12 @@ def _score(column: Any, bins: int, *, reverse: bool = False) -> Any:
     return ibis.least(bins, (rank * bins).floor().cast("int64") + 1)
 
 
-def rfm_expr(profiles: Any, bins: int = 5) -> Any:
-    """Add ``r_score``, ``f_score``, ``m_score``, ``rfm_cell`` and ``rfm_segment`` to customers
-    with orders; customers without orders get nulls."""
+def rfm_scores(customers: Any, bins: int = 5) -> Any:
+    """``(canonical_id, r_score, f_score, m_score, rfm_cell, rfm_segment)`` of the customers
+    with orders (``orders > 0``), from their ``recency_days``, ``frequency`` and ``monetary``."""
     if not 2 <= bins <= 10:
         raise ValueError(f"bins must be between 2 and 10, got {bins}")
-    buyers = profiles.filter(profiles.orders > 0)
+    buyers = customers.filter(customers.orders > 0)
     scored = buyers.mutate(
         r_score=_score(buyers.recency_days, bins, reverse=True),
         f_score=_score(buyers.frequency, bins),
@@ -94,6 +94,12 @@ def rfm_expr(profiles: Any, bins: int = 5) -> Any:
         + scored.m_score.cast("string"),
         rfm_segment=ibis.cases(*cases),
     )
-    keep = scored.select("canonical_id", "r_score", "f_score", "m_score", "rfm_cell",
+    return scored.select("canonical_id", "r_score", "f_score", "m_score", "rfm_cell",
                          "rfm_segment")
-    return profiles.left_join(keep, "canonical_id").drop("canonical_id_right")
+
+
+def rfm_expr(profiles: Any, bins: int = 5) -> Any:
+    """Add ``r_score``, ``f_score``, ``m_score``, ``rfm_cell`` and ``rfm_segment`` to customers
+    with orders (:func:`rfm_scores`); customers without orders get nulls."""
+    scores = rfm_scores(profiles, bins)
+    return profiles.left_join(scores, "canonical_id").drop("canonical_id_right")
