@@ -124,3 +124,34 @@ def test_evaluate_on_a_workspace(tmp_path):
     assert models == {"pipeline", "popular", "cooccurrence", "content"}
     assert evaluation["split"]["method"] == "temporal"
     assert evaluation["split"]["test_users"] > 50
+
+
+def test_evaluate_tunes_on_the_training_file_only(files):
+    train, test = files
+    code, out, err = _run(
+        "recommend", "evaluate", "--train", str(train), "--test", str(test), "--user-col", "user",
+        "--item-col", "item", "--time-col", "ts", "--sources", "popular,user_knn",
+        "--bought", "allow", "--tune", "--tune-metric", "recall", "--json",
+    )
+    assert code == 0, (out, err)
+    tuning = json.loads(out)["tuning"]
+    assert tuning["metric"] == "recall" and set(tuning["chosen"]) == {"popular", "user_knn"}
+    assert tuning["validation"]["method"] == "temporal"
+    # the validation period ends before the test file starts (2024-03-01)
+    assert tuning["validation"]["cutoff"] < "2024-03-01"
+    trials = [t for t in tuning["trials"] if t["source"] == "user_knn"]
+    assert [t["setting"] for t in trials] == [f"n_neighbours={n}" for n in (20, 50, 100)]
+    assert sum(t["chosen"] for t in trials) == 1
+    best = max(trials, key=lambda t: t["recall"])
+    chosen = tuning["chosen"]["user_knn"]["n_neighbours"]
+    assert best["chosen"] and best["setting"] == f"n_neighbours={chosen}"
+
+
+def test_tune_metric_must_be_a_ranking_metric(files):
+    train, test = files
+    code, out, err = _run(
+        "recommend", "evaluate", "--train", str(train), "--test", str(test), "--user-col", "user",
+        "--item-col", "item", "--tune", "--tune-metric", "novelty",
+    )
+    assert code == 1, (out, err)
+    assert "--tune-metric 'novelty' cannot choose a setting" in " ".join(err.split())

@@ -269,3 +269,25 @@ def test_bad_input_gets_clear_errors(serving: ServingModel, ws: Workspace, tmp_p
         "`growthloop recommend build`$"
     ):
         load_serving_model(operational=empty.operational, models_dir=empty.models_dir)
+
+
+def test_build_can_tune_the_sources_first(tmp_path: Path) -> None:
+    world = generate_world(WorldSpec(customers=200, products=40, days=120, seed=3),
+                           tmp_path / "world")
+    with Workspace.init(tmp_path / "ws") as ws:
+        for name in ("products", "customers", "orders", "events"):
+            load_file(ws.analytical, name, world.files[name], options_for(name))
+    code, out, err = _run("recommend", "build", "--workspace", str(tmp_path / "ws"), "--n", "5",
+                          "--sources", "popular,cooccurrence", "--tune", "--json")
+    assert code == 0, (out, err)
+    payload = json.loads(out)
+    assert set(payload["tuned"]) == {"popular", "cooccurrence"}
+    assert payload["seconds"]["tune"] > 0
+    with Workspace.open(tmp_path / "ws") as ws:
+        (model,) = list_models(ws.operational, kind="recommender")
+    tuning = model.metrics["tuning"]
+    assert tuning["chosen"] == payload["tuned"] and tuning["metric"] == "ndcg@10"
+    assert tuning["trials"] == 3 + 4  # popular's half-lives, cooccurrence's context x measure
+    assert tuning["validation"]["method"] == "temporal"
+    for name, chosen in payload["tuned"].items():
+        assert {k: model.params["source_params"][name][k] for k in chosen} == chosen

@@ -22,7 +22,8 @@ from growthloop.cli._common import (
 from growthloop.errors import ModelError
 from growthloop.recommend._evaluate import Evaluation
 from growthloop.recommend._pipeline import DEFAULT_SOURCES
-from growthloop.recommend._service import evaluate_files, evaluate_workspace
+from growthloop.recommend._service import EvaluationRun, evaluate_files, evaluate_workspace
+from growthloop.recommend._tune import METRICS, Tuning
 from growthloop.recommend.sources import SOURCE_NAMES
 
 recommend_app = typer.Typer(help="Personalised recommendations (个性化推荐).", no_args_is_help=True)
@@ -88,6 +89,33 @@ def _render(evaluation: Evaluation) -> None:
         console.print(f"note: {name} left out: {why}", highlight=False)
 
 
+def _render_tuning(tuning: Tuning) -> None:
+    split = tuning.validation
+    policy = "excluded" if tuning.exclude_bought else "allowed"
+    table = Table(
+        title=f"hyperparameters chosen by {tuning.metric}@{tuning.k} on the validation split "
+        f"({split['method']}, {split['validation_users']:,} users; already-bought items "
+        f"{policy}); the test part is not read",
+        title_justify="left",
+    )
+    for column in ("source", "setting", tuning.metric, "seconds", "chosen"):
+        table.add_column(column, justify="right" if column in (tuning.metric, "seconds") else
+                         "left")
+    for row in tuning.table().to_dict(orient="records"):
+        table.add_row(row["source"], row["setting"] or "(defaults)",
+                      f"{row[tuning.metric]:.4f}", f"{row['seconds']:.1f}",
+                      "yes" if row["chosen"] else "", style="bold" if row["chosen"] else None)
+    console.print(table)
+
+
+def _tuning_payload(tuning: Tuning | None) -> dict[str, Any]:
+    if tuning is None:
+        return {}
+    return {"tuning": {"metric": tuning.metric, "k": tuning.k, "chosen": tuning.best,
+                       "validation": tuning.validation,
+                       "trials": tuning.table().to_dict(orient="records")}}
+
+
 def _payload(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "k": evaluation.k,
@@ -146,6 +174,14 @@ def evaluate_command(
     bought: Annotated[
         Bought, typer.Option("--bought", help="May already-bought items be recommended?")
     ] = Bought.both,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Choose each source's hyperparameters on a validation "
+                           "split of the training part first (a small grid per source).")
+    ] = False,
+    tune_metric: Annotated[
+        str, typer.Option("--tune-metric", help=f"Metric the settings are chosen by: "
+                          f"{', '.join(METRICS)}.")
+    ] = "ndcg",
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -154,7 +190,8 @@ def evaluate_command(
     On the workspace (purchases, carts and views; the last --test-days days as test, or each
     customer's last basket) or on a published train/test pair of files (--train, --test).
     Everything is fitted on the training part only; the ranker learns from the last days of
-    it. Metrics at k: precision, recall, NDCG, MAP, hit rate, catalogue coverage, novelty.
+    it, and --tune chooses the sources' settings on a validation split of it. Metrics at k:
+    precision, recall, NDCG, MAP, hit rate, catalogue coverage, novelty.
     """
     names = _sources(sources)
     policies = ["allow", "exclude"] if bought is Bought.both else [bought.value]
@@ -167,33 +204,41 @@ def evaluate_command(
     def progress(message: str) -> None:
         status.update(message)
 
+    if tune_metric not in METRICS:
+        raise ModelError(f"--tune-metric {tune_metric!r} cannot choose a setting; use one of "
+                         f"{', '.join(METRICS)}")
+    run: EvaluationRun
     try:
         if train is not None and test is not None:
-            result = evaluate_files(
+            run = evaluate_files(
                 train, test, user_col=user_col, item_col=item_col, time_col=time_col,
                 weight_col=weight_col, basket_col=basket_col, k=k, sources=names,
-                bought=policies, progress=progress,
+                bought=policies, tune=tune, tune_metric=tune_metric, progress=progress,
             )
-            evaluations = result.evaluations
-            rejected = {"train": result.train.rejected_by_reason(),
-                        "test": result.test.rejected_by_reason()}
-            read: dict[str, Any] = {"train_rows": result.train.rows_read,
-                                    "test_rows": result.test.rows_read, "rejected": rejected}
         else:
             with open_workspace(workspace) as ws:
-                evaluations = evaluate_workspace(
+                run = evaluate_workspace(
                     ws.analytical, split=split.value, test_days=test_days, k=k, sources=names,
-                    bought=policies, progress=progress,
+                    bought=policies, tune=tune, tune_metric=tune_metric, progress=progress,
                 )
-            rejected, read = {}, {}
     finally:
         status.stop()
+    rejected: dict[str, dict[str, int]] = {}
+    read: dict[str, Any] = {}
+    if run.train is not None and run.test is not None:
+        rejected = {"train": run.train.rejected_by_reason(),
+                    "test": run.test.rejected_by_reason()}
+        read = {"train_rows": run.train.rows_read, "test_rows": run.test.rows_read,
+                "rejected": rejected}
 
     def render() -> None:
         for part, reason_counts in rejected.items():
             for reason, count in reason_counts.items():
                 console.print(f"note: {count:,} {part} rows rejected ({reason})", highlight=False)
-        for evaluation in evaluations:
+        if run.tuning is not None:
+            _render_tuning(run.tuning)
+        for evaluation in run.evaluations:
             _render(evaluation)
 
-    emit({"evaluations": [_payload(e) for e in evaluations], **read}, as_json, render)
+    emit({"evaluations": [_payload(e) for e in run.evaluations], **read,
+          **_tuning_payload(run.tuning)}, as_json, render)

@@ -70,6 +70,10 @@ def build_command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Customers recommended per batch.")
     ] = 2_000,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Choose each source's hyperparameters on the last "
+                           "30 days first (a small grid per source).")
+    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -96,6 +100,7 @@ def build_command(
             sources=names,
             similar_k=similar,
             batch_size=batch_size,
+            tune=tune,
             progress=update,
             on_stage=None if as_json else stage,
         )
@@ -112,6 +117,9 @@ def build_command(
         )
         for name, why in result.skipped.items():
             console.print(f"note: {name} left out: {why}", highlight=False)
+        for name, params in result.tuned.items():
+            setting = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+            console.print(f"tuned {name}: {setting}", highlight=False)
         console.print(f"try: growthloop recommend show {example}", highlight=False)
 
     emit(result.to_dict(), as_json, render)

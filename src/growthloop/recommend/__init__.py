@@ -36,7 +36,7 @@ from growthloop.recommend._ranker import LearnedRanker, RankerTrainingSet, train
 from growthloop.recommend._reasons import explain, reason_sentence
 from growthloop.recommend._rerank import RerankRules, as_candidates, rerank
 from growthloop.recommend._service import (
-    FileEvaluation,
+    EvaluationRun,
     evaluate_files,
     evaluate_workspace,
 )
@@ -49,6 +49,7 @@ from growthloop.recommend._serving import (
 from growthloop.recommend._split import (
     Split,
     leave_last_basket_out,
+    random_split,
     temporal_split,
     validation_split,
 )
@@ -58,6 +59,13 @@ from growthloop.recommend._store import (
     interactions_from_store,
 )
 from growthloop.recommend._truth import evaluate_against_truth, truth_split
+from growthloop.recommend._tune import (
+    DEFAULT_GRIDS,
+    Tuning,
+    TuningTrial,
+    holdout_split,
+    tune_sources,
+)
 from growthloop.recommend._update import CustomerUpdate, NewInteraction, update_customer
 
 __all__ = [
@@ -66,10 +74,11 @@ __all__ = [
     "Catalogue",
     "CustomerRecommendations",
     "CustomerUpdate",
+    "DEFAULT_GRIDS",
     "DEFAULT_SOURCES",
     "Evaluation",
     "EvaluationRow",
-    "FileEvaluation",
+    "EvaluationRun",
     "FittedModels",
     "InteractionTable",
     "InteractionWeights",
@@ -89,6 +98,8 @@ __all__ = [
     "SimilarItems",
     "Split",
     "TrainingData",
+    "Tuning",
+    "TuningTrial",
     "as_candidates",
     "build_recommendations",
     "candidate_features",
@@ -100,8 +111,10 @@ __all__ = [
     "evaluate_policies",
     "evaluate_workspace",
     "explain",
+    "holdout_split",
     "interactions_from_store",
     "leave_last_basket_out",
+    "random_split",
     "load_serving_model",
     "ranking_metrics",
     "read_interactions",
@@ -112,6 +125,7 @@ __all__ = [
     "temporal_split",
     "training_frame",
     "truth_split",
+    "tune_sources",
     "update_customer",
     "validation_split",
 ]

@@ -38,6 +38,7 @@ from growthloop.recommend._rerank import MAX_N
 from growthloop.recommend._serving import MAX_SERVED, MODEL_NAME
 from growthloop.recommend._similar import similar_index
 from growthloop.recommend._table import StagedRows
+from growthloop.recommend._tune import Tuning, holdout_split, tune_sources
 from growthloop.recommend.sources import ContentSimilarity, ItemBasedSource, ItemCooccurrence
 from growthloop.store import AnalyticalStore, OperationalStore
 
@@ -59,6 +60,7 @@ class RecommendationBuild:
     cold_start_customers: int
     seconds: dict[str, float]
     skipped: dict[str, str] = field(default_factory=dict)
+    tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +73,7 @@ class RecommendationBuild:
             "cold_start_customers": self.cold_start_customers,
             "seconds": self.seconds,
             "skipped": self.skipped,
+            "tuned": self.tuned,
         }
 
 
@@ -93,13 +96,15 @@ def build_recommendations(
     similar_k: int = 50,
     batch_size: int = 2_000,
     random_state: int = 0,
+    tune: bool = False,
     progress: Progress | None = None,
     on_stage: Callable[[str], None] | None = None,
     clock: Clock | None = None,
 ) -> RecommendationBuild:
     """Fit on the whole workspace, precompute every customer's top ``n`` and the top
     ``similar_k`` similar items of every item, register and promote (see the module
-    docstring)."""
+    docstring). With ``tune`` each source's hyperparameters are first chosen on the last 30
+    days (:func:`holdout_split`, :func:`tune_sources`)."""
     _check("n", n, MAX_N, 50)
     _check("similar_k", similar_k, MAX_SERVED, 50)
     notify = on_stage or (lambda _message: None)
@@ -109,9 +114,19 @@ def build_recommendations(
     read = read_build_data(analytical)
     data = read.data
     seconds["read"] = time.perf_counter() - started
+    tuning = None
+    if tune:
+        step = time.perf_counter()
+        notify("choosing each source's hyperparameters on the last 30 days")
+        tuning = tune_sources(data, holdout_split(data.interactions), sources=sources,
+                              progress=on_stage)
+        seconds["tune"] = time.perf_counter() - step
     step = time.perf_counter()
     notify("fitting the recall sources and the ranker")
-    recommender = Recommender(sources=tuple(sources), random_state=random_state).fit(data)
+    recommender = Recommender(
+        sources=tuple(sources), random_state=random_state,
+        source_params=None if tuning is None else tuning.best,
+    ).fit(data)
     seconds["fit"] = time.perf_counter() - step
     built_at = (clock or _now)()
     staging = models_dir / MODEL_NAME / f".build-{uuid.uuid4().hex}"
@@ -148,7 +163,7 @@ def build_recommendations(
         step = time.perf_counter()
         notify("registering the build")
         registered = _register(operational, models_dir, artifact, recommender, data,
-                               staged.rows, seconds, clock)
+                               staged.rows, seconds, clock, tuning)
         final = models_dir / registered.artifact_path
         for path in staging.iterdir():
             os.replace(path, final / path.name)
@@ -171,6 +186,7 @@ def build_recommendations(
         cold_start_customers=len(read.cold_ids),
         seconds={k: round(v, 3) for k, v in seconds.items()},
         skipped=dict(recommender.skipped_),
+        tuned={} if tuning is None else tuning.best,
     )
 
 
@@ -217,6 +233,7 @@ def _register(
     rows: int,
     seconds: dict[str, float],
     clock: Clock | None,
+    tuning: Tuning | None,
 ) -> ModelVersion:
     interactions = data.interactions
     known = interactions.time[~np.isnat(interactions.time)]
@@ -242,6 +259,9 @@ def _register(
             "ranker_training_rows": recommender.training_rows_,
             "seconds": {k: round(v, 3) for k, v in seconds.items()},
             "evaluated_on": "not evaluated by the build; run `growthloop recommend evaluate`",
+            **({} if tuning is None else {"tuning": {
+                "metric": f"{tuning.metric}@{tuning.k}", "validation": tuning.validation,
+                "chosen": tuning.best, "trials": len(tuning.trials)}}),
         },
         params={
             "sources": list(recommender.sources_),

@@ -119,14 +119,19 @@ def evaluate_policies(
     sources: Sequence[str] = DEFAULT_SOURCES,
     bought: Sequence[str] = ("allow", "exclude"),
     recommender: Recommender | None = None,
+    source_params: dict[str, dict[str, Any]] | None = None,
     progress: Progress | None = None,
 ) -> list[Evaluation]:
     """:func:`evaluate` under each policy on already-bought items (``"allow"``,
-    ``"exclude"``), one :class:`Evaluation` per policy in that order, everything fitted once."""
+    ``"exclude"``), one :class:`Evaluation` per policy in that order, everything fitted once.
+
+    ``source_params`` (source name -> hyperparameters, as :func:`tune_sources` chooses them on
+    a validation split) configure each source alone and in the pipeline."""
     bought = bought_policies(bought)  # checked before the fit, as is the test part
     _test_users(split)
     models = FittedModels.fit(restrict(data, split.train), sources=sources,
-                              recommender=recommender, progress=progress)
+                              recommender=recommender, source_params=source_params,
+                              progress=progress)
     return models.evaluate(split, k=k, bought=bought)
 
 
@@ -170,11 +175,14 @@ class FittedModels:
         *,
         sources: Sequence[str] = DEFAULT_SOURCES,
         recommender: Recommender | None = None,
+        source_params: dict[str, dict[str, Any]] | None = None,
         progress: Progress | None = None,
     ) -> FittedModels:
         """Fit the popularity baseline, each of ``sources`` alone and the pipeline (a
-        :class:`Recommender` over ``sources``, or ``recommender``) on ``train``."""
+        :class:`Recommender` over ``sources``, or ``recommender``) on ``train``; each source
+        with its ``source_params`` (the pipeline too, unless ``recommender`` is given)."""
         say = progress or (lambda _message: None)
+        params = source_params or {}
         fitted: dict[str, RecallSource] = {}
         seconds: dict[str, float] = {}
         skipped: dict[str, str] = {}
@@ -184,11 +192,12 @@ class FittedModels:
                 continue
             say(f"fitting {name}")
             started = time.perf_counter()
-            fitted[name] = make_source(name).fit(train)
+            fitted[name] = make_source(name, **params.get(name, {})).fit(train)
             seconds[name] = time.perf_counter() - started
         say("fitting the full pipeline (sources, ranker on the last days of train, re-ranking)")
         started = time.perf_counter()
-        model = Recommender(sources=list(sources)) if recommender is None else recommender
+        model = (Recommender(sources=list(sources), source_params=dict(params))
+                 if recommender is None else recommender)
         model.fit(train)
         seconds[PIPELINE] = time.perf_counter() - started
         skipped.update(model.skipped_)

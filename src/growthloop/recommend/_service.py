@@ -20,12 +20,18 @@ from growthloop.recommend._evaluate import (
 )
 from growthloop.recommend._files import InteractionTable, read_interactions
 from growthloop.recommend._pipeline import DEFAULT_SOURCES
-from growthloop.recommend._split import Split, leave_last_basket_out, temporal_split
+from growthloop.recommend._split import (
+    Split,
+    leave_last_basket_out,
+    temporal_split,
+    validation_split,
+)
 from growthloop.recommend._store import catalogue_from_store, interactions_from_store
+from growthloop.recommend._tune import Tuning, tune_sources
 from growthloop.store import AnalyticalStore
 
 __all__ = [
-    "FileEvaluation",
+    "EvaluationRun",
     "evaluate_files",
     "evaluate_workspace",
     "profile_groups",
@@ -36,12 +42,38 @@ SPLITS = ("temporal", "last-basket")
 
 
 @dataclass(frozen=True)
-class FileEvaluation:
-    """Evaluations (one per policy on bought items) and what was read from the files."""
+class EvaluationRun:
+    """Evaluations (one per policy on bought items), the tuning of the sources' hyperparameters
+    on the validation split (when asked for) and, for files, what was read from them."""
 
     evaluations: list[Evaluation]
-    train: InteractionTable
-    test: InteractionTable
+    tuning: Tuning | None = None
+    train: InteractionTable | None = None
+    test: InteractionTable | None = None
+
+
+def _evaluate(
+    data: TrainingData,
+    split: Split,
+    *,
+    k: int,
+    sources: Sequence[str],
+    bought: Sequence[str],
+    tune: bool,
+    tune_metric: str,
+    progress: Progress | None,
+) -> tuple[list[Evaluation], Tuning | None]:
+    """Tune each source on ``split``'s validation split (the train part split again, see
+    :func:`validation_split`) when ``tune``, then evaluate with the chosen settings."""
+    policies = bought_policies(bought)
+    tuning = None
+    if tune:
+        tuning = tune_sources(data, validation_split(split), sources=sources, k=k,
+                              metric=tune_metric, bought=policies[0], progress=progress)
+    evaluations = evaluate_policies(data, split, k=k, sources=sources, bought=policies,
+                                    source_params=None if tuning is None else tuning.best,
+                                    progress=progress)
+    return evaluations, tuning
 
 
 def evaluate_files(
@@ -56,12 +88,16 @@ def evaluate_files(
     k: int = 10,
     sources: Sequence[str] = DEFAULT_SOURCES,
     bought: Sequence[str] = ("allow", "exclude"),
+    tune: bool = False,
+    tune_metric: str = "ndcg",
     progress: Progress | None = None,
-) -> FileEvaluation:
+) -> EvaluationRun:
     """Evaluate on a published train/test pair of interaction files (CSV or Parquet).
 
     Test rows whose user or item is not in the training file cannot be scored and are left
-    out (counted in the split summary).
+    out (counted in the split summary). With ``tune`` each source's hyperparameters are chosen
+    on a validation split of the training file (:func:`tune_sources`; the first policy in
+    ``bought`` decides whether bought items count), never on the test file.
     """
     train_table, test_table = (
         read_interactions(path, user_col=user_col, item_col=item_col, time_col=time_col,
@@ -90,9 +126,10 @@ def evaluate_files(
             "check that both files use the same id columns"
         )
     data = TrainingData(interactions=train)
-    evaluations = evaluate_policies(data, split, k=k, sources=sources,
-                                    bought=bought_policies(bought), progress=progress)
-    return FileEvaluation(evaluations=evaluations, train=train_table, test=test_table)
+    evaluations, tuning = _evaluate(data, split, k=k, sources=sources, bought=bought, tune=tune,
+                                    tune_metric=tune_metric, progress=progress)
+    return EvaluationRun(evaluations=evaluations, tuning=tuning, train=train_table,
+                         test=test_table)
 
 
 def profile_groups(store: AnalyticalStore, user_ids: np.ndarray) -> np.ndarray | None:
@@ -134,11 +171,13 @@ def evaluate_workspace(
     k: int = 10,
     sources: Sequence[str] = DEFAULT_SOURCES,
     bought: Sequence[str] = ("allow", "exclude"),
+    tune: bool = False,
+    tune_metric: str = "ndcg",
     progress: Progress | None = None,
-) -> list[Evaluation]:
+) -> EvaluationRun:
     """Evaluate on the workspace's purchases, carts and views (see ``_store``): the last
     ``test_days`` days as test (``split="temporal"``) or each customer's last basket
-    (``"last-basket"``)."""
+    (``"last-basket"``); ``tune`` as for :func:`evaluate_files`."""
     if split not in SPLITS:
         raise ModelError(f"split={split!r} is not a split; use one of {', '.join(SPLITS)}")
     data = workspace_training_data(store, as_of=as_of)
@@ -148,5 +187,6 @@ def evaluate_workspace(
         if split == "temporal"
         else leave_last_basket_out(interactions)
     )
-    return evaluate_policies(data, parts, k=k, sources=sources, bought=bought_policies(bought),
-                             progress=progress)
+    evaluations, tuning = _evaluate(data, parts, k=k, sources=sources, bought=bought,
+                                    tune=tune, tune_metric=tune_metric, progress=progress)
+    return EvaluationRun(evaluations=evaluations, tuning=tuning)

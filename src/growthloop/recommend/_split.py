@@ -10,6 +10,7 @@ counted (``dropped_users``, ``dropped_items``, ``dropped_entries``).
   the log, or given.
 - :func:`leave_last_basket_out`: each user's last basket is test (users with at least two
   baskets), the rest train — the next-basket task of the basket-recommendation literature.
+- :func:`random_split`: a random share of the entries is test (logs without times or baskets).
 
 Hyperparameters are chosen on :func:`validation_split`, which splits the *train* part again the
 same way (the same number of days, or the next-to-last basket), never on the test part.
@@ -26,7 +27,13 @@ import numpy.typing as npt
 from growthloop.errors import ModelError
 from growthloop.recommend._interactions import Interactions
 
-__all__ = ["Split", "leave_last_basket_out", "temporal_split", "validation_split"]
+__all__ = [
+    "Split",
+    "leave_last_basket_out",
+    "random_split",
+    "temporal_split",
+    "validation_split",
+]
 
 _SECONDS_PER_DAY = 86_400
 
@@ -44,8 +51,8 @@ class Split:
     dropped_entries
         Test entries dropped because their user or item is unknown to train.
     method
-        ``"temporal"`` or ``"last_basket"``: how the split was made (and how
-        :func:`validation_split` splits ``train`` again).
+        ``"temporal"``, ``"last_basket"``, ``"random"`` or ``"files"``: how the split was
+        made (and how :func:`validation_split` splits ``train`` again).
     cutoff
         Temporal splits: the first instant of the test period (train is strictly before).
     test_days
@@ -158,15 +165,37 @@ def leave_last_basket_out(interactions: Interactions) -> Split:
     return _split(interactions, is_train, is_test, "last_basket")
 
 
+def random_split(
+    interactions: Interactions, *, test_share: float = 0.2, random_state: int = 0
+) -> Split:
+    """A random ``test_share`` of the entries is test, the rest train (for logs without times
+    or baskets)."""
+    if not 0 < test_share < 1:
+        raise ModelError(f"test_share={test_share!r} must be between 0 and 1; try 0.2")
+    if len(interactions) == 0:
+        raise ModelError("random_split got an empty log; pass some interactions")
+    is_test = np.random.default_rng(random_state).random(len(interactions)) < test_share
+    return _split(interactions, ~is_test, is_test, "random")
+
+
 def validation_split(split: Split, *, test_days: float | None = None) -> Split:
     """Split ``split.train`` again the way ``split`` was made, to choose hyperparameters on.
 
     A temporal split carves the last ``test_days`` (default: the test period's length) off the
-    end of train; a last-basket split holds out each user's last training basket.
+    end of train; a last-basket split holds out each user's last training basket; a random
+    split holds out the same share of train at random. A split read from published train and
+    test files is split temporally when every training entry has a time (default: the test
+    file's time span, at least a day), else at random (20 %).
     """
     if split.method == "temporal":
         days = split.test_days if test_days is None else test_days
         return temporal_split(split.train, test_days=days)
+    if split.method == "files" and not np.isnat(split.train.time).any():
+        return temporal_split(split.train, test_days=test_days or _span_days(split.test))
+    if split.method in ("random", "files"):
+        total = len(split.train) + len(split.test)
+        share = len(split.test) / total if split.method == "random" else 0.2
+        return random_split(split.train, test_share=share)
     if split.method == "last_basket":
         if test_days is not None:
             raise ModelError(
@@ -174,8 +203,16 @@ def validation_split(split: Split, *, test_days: float | None = None) -> Split:
             )
         return leave_last_basket_out(split.train)
     raise ModelError(
-        f"unknown split method {split.method!r}; use 'temporal' or 'last_basket'"
+        f"unknown split method {split.method!r}; use 'temporal', 'last_basket' or 'random'"
     )
+
+
+def _span_days(interactions: Interactions) -> float:
+    """Days from the first to the last time in ``interactions`` (at least 1)."""
+    times = interactions.time[~np.isnat(interactions.time)]
+    if len(times) == 0:
+        return 1.0
+    return max(1.0, float((times.max() - times.min()) / np.timedelta64(1, "D")))
 
 
 def _latest(interactions: Interactions, caller: str) -> np.datetime64:
