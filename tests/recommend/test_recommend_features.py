@@ -8,7 +8,7 @@ import pytest
 
 from growthloop.errors import ModelError
 from growthloop.recommend import Candidates, Catalogue, Interactions
-from growthloop.recommend._features import candidate_features, purchases
+from growthloop.recommend._features import LogStatistics, candidate_features, purchases
 
 DAY0 = np.datetime64("2024-01-01T00:00:00", "s")
 
@@ -166,3 +166,31 @@ def test_bad_candidates_are_refused():
                       CATALOGUE.available[:2])
     with pytest.raises(ModelError, match="the catalogue has 2 items"):
         candidate_features(_sources(), train=_log(), catalogue=short)
+
+
+def test_statistics_computed_once_give_the_same_features_for_every_batch():
+    log = _log()
+    stats = LogStatistics.of(log, CATALOGUE)
+    whole = candidate_features(_sources(), train=log, catalogue=CATALOGUE)
+    reused = candidate_features(_sources(), train=log, catalogue=CATALOGUE, statistics=stats)
+    pd.testing.assert_frame_equal(whole.frame, reused.frame)
+    # one batch per user, from the same statistics, gives the same rows
+    parts = []
+    for user in (0, 1):
+        batch = [Candidates(source=c.source, user=c.user[c.user == user],
+                            item=c.item[c.user == user], score=c.score[c.user == user],
+                            anchor=c.anchor[c.user == user]) for c in _sources()]
+        parts.append(candidate_features(batch, train=log, catalogue=CATALOGUE,
+                                        statistics=stats).frame)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole.frame)
+
+
+def test_statistics_of_another_log_are_refused():
+    log = _log()
+    keep = log.user < 2
+    smaller = Interactions(user_ids=log.user_ids[:2], item_ids=log.item_ids, user=log.user[keep],
+                           item=log.item[keep], weight=log.weight[keep], time=log.time[keep],
+                           basket=log.basket[keep])
+    other = LogStatistics.of(smaller)
+    with pytest.raises(ModelError, match="the statistics describe 2 users x 4 items"):
+        candidate_features(_sources(), train=_log(), statistics=other)

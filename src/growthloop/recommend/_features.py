@@ -41,7 +41,13 @@ from growthloop.errors import ModelError
 from growthloop.recommend._candidates import Candidates, Catalogue
 from growthloop.recommend._interactions import Interactions
 
-__all__ = ["ITEM_USER_FEATURES", "CandidateFeatures", "candidate_features", "purchases"]
+__all__ = [
+    "ITEM_USER_FEATURES",
+    "CandidateFeatures",
+    "LogStatistics",
+    "candidate_features",
+    "purchases",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -107,6 +113,7 @@ def candidate_features(
     half_life_days: float = 14.0,
     purchase_weight: float = 1.0,
     missing_rank: int = 1000,
+    statistics: LogStatistics | None = None,
 ) -> CandidateFeatures:
     """The union of ``candidates`` (one per source) with features from ``train``.
 
@@ -126,10 +133,24 @@ def candidate_features(
         Entries with at least this weight are purchases (1.0 is the store's purchase weight).
     missing_rank
         The rank of a source that did not propose the item; higher ranks are clipped to it.
+    statistics
+        ``LogStatistics.of(train, catalogue, ...)`` computed once and reused across batches
+        of candidates (it summarises the whole log; ``as_of``, ``half_life_days`` and
+        ``purchase_weight`` are then its own).
     """
     _check_arguments(candidates, train, catalogue, half_life_days, purchase_weight, missing_rank)
+    if statistics is None:
+        statistics = LogStatistics.of(train, catalogue, as_of=as_of,
+                                      half_life_days=half_life_days,
+                                      purchase_weight=purchase_weight)
+    elif (statistics.n_users, statistics.n_items) != (train.n_users, train.n_items):
+        raise ModelError(
+            f"the statistics describe {statistics.n_users} users x {statistics.n_items} items "
+            f"but the training log has {train.n_users} x {train.n_items}; compute them with "
+            "LogStatistics.of(train, ...)"
+        )
+    stats = statistics
     sources = tuple(c.source for c in candidates)
-    reference = _reference_seconds(train, as_of)
     user, item, scores, ranks, anchors = _union(candidates, train.n_items, missing_rank)
     columns: dict[str, object] = {
         "user": user.astype(np.int32),
@@ -144,15 +165,95 @@ def candidate_features(
         columns[f"{name}_rank"] = ranks[:, position]
     columns["n_sources"] = np.isfinite(scores).sum(axis=1).astype(np.float64)
 
-    pairs = _Pairs.of(train, purchase_weight)
-    columns.update(_item_features(pairs, train.n_items, item, reference, half_life_days))
-    columns.update(_price_features(train, catalogue, user, item, purchase_weight))
-    columns["category_affinity"] = _category_affinity(pairs, train, catalogue, user, item)
-    liked = pairs.weight > 0
-    user_items = np.bincount(pairs.user[liked], minlength=train.n_users)
-    columns["user_items"] = user_items[user].astype(np.float64)
-    columns.update(_history_features(pairs, train.n_items, user, item, reference))
+    reference = stats.reference
+    columns["item_users"] = stats.item_users[item]
+    columns["item_recent_users"] = stats.item_recent_users[item]
+    columns["item_days_since_first"] = (reference - stats.item_first[item]) / _SECONDS_PER_DAY
+    columns["item_days_since_last"] = (reference - stats.item_last[item]) / _SECONDS_PER_DAY
+    columns.update(_price_features(stats, user, item))
+    columns["category_affinity"] = _category_affinity(stats, user, item)
+    columns["user_items"] = stats.user_items[user]
+    columns.update(_history_features(stats.pairs, train.n_items, user, item, reference))
     return CandidateFeatures(frame=pd.DataFrame(columns), sources=sources)
+
+
+@dataclass(frozen=True, eq=False)
+class LogStatistics:
+    """What the features read from the training log, summarised once (:meth:`of`): per
+    (user, item) pair, per item, per user, and per (user, category). Batches of candidates
+    then only look values up, instead of summarising the whole log for every batch."""
+
+    n_users: int
+    n_items: int
+    reference: float
+    pairs: _Pairs
+    item_users: FloatArray
+    item_recent_users: FloatArray
+    item_first: FloatArray
+    item_last: FloatArray
+    user_items: FloatArray
+    price: FloatArray | None
+    typical_price: FloatArray | None
+    category: IntArray | None
+    n_categories: int
+    user_weight: FloatArray
+    category_keys: IntArray
+    category_weight: FloatArray
+
+    @classmethod
+    def of(
+        cls,
+        train: Interactions,
+        catalogue: Catalogue | None = None,
+        *,
+        as_of: np.datetime64 | None = None,
+        half_life_days: float = 14.0,
+        purchase_weight: float = 1.0,
+    ) -> LogStatistics:
+        """Summarise ``train`` (see :func:`candidate_features` for the arguments)."""
+        reference = _reference_seconds(train, as_of)
+        pairs = _Pairs.of(train, purchase_weight)
+        n_items = train.n_items
+        liked = pairs.weight > 0
+        age = (reference - pairs.last_seen[liked]) / _SECONDS_PER_DAY
+        decay = np.where(np.isnan(age), 1.0, 0.5 ** (np.maximum(age, 0.0) / half_life_days))
+        price = typical = category = None
+        n_categories = 1
+        keys = np.zeros(0, np.int64)
+        weights = np.zeros(0, np.float64)
+        if catalogue is not None:
+            price = catalogue.price.astype(np.float64)
+            paid = price[train.item]
+            chosen = (train.weight >= purchase_weight) & np.isfinite(paid)
+            typical = _group_median(train.user[chosen].astype(np.int64), paid[chosen],
+                                    train.n_users)
+            category, n_categories = _category_codes(catalogue)
+            pair_category = category[pairs.item[liked]]
+            known = pair_category >= 0
+            key = pairs.user[liked][known] * n_categories + pair_category[known]
+            keys, inverse = np.unique(key, return_inverse=True)
+            weights = _sums(inverse, pairs.weight[liked][known], len(keys))
+        return cls(
+            n_users=train.n_users,
+            n_items=n_items,
+            reference=reference,
+            pairs=pairs,
+            item_users=np.bincount(pairs.item[liked], minlength=n_items).astype(np.float64),
+            item_recent_users=_sums(pairs.item[liked], decay, n_items),
+            item_first=_group_min(pairs.item, pairs.first_seen, n_items),
+            item_last=_group_max(pairs.item, pairs.last_seen, n_items),
+            user_items=np.bincount(pairs.user[liked], minlength=train.n_users).astype(
+                np.float64
+            ),
+            price=price,
+            typical_price=typical,
+            category=category,
+            n_categories=n_categories,
+            user_weight=np.bincount(pairs.user[liked], weights=pairs.weight[liked],
+                                    minlength=train.n_users).astype(np.float64),
+            category_keys=keys,
+            category_weight=weights,
+        )
 
 
 def purchases(train: Interactions, *, purchase_weight: float = 1.0) -> sp.csr_matrix:
@@ -331,42 +432,15 @@ def _group_min(group: IntArray, values: FloatArray, size: int) -> FloatArray:
     return -_group_max(group, -values, size)
 
 
-def _item_features(
-    pairs: _Pairs, n_items: int, item: IntArray, reference: float, half_life_days: float
-) -> dict[str, FloatArray]:
-    liked = pairs.weight > 0
-    users = np.bincount(pairs.item[liked], minlength=n_items).astype(np.float64)
-    age = (reference - pairs.last_seen[liked]) / _SECONDS_PER_DAY
-    decay = np.where(np.isnan(age), 1.0, 0.5 ** (np.maximum(age, 0.0) / half_life_days))
-    recent = _sums(pairs.item[liked], decay, n_items)
-    first = _group_min(pairs.item, pairs.first_seen, n_items)
-    last = _group_max(pairs.item, pairs.last_seen, n_items)
-    return {
-        "item_users": users[item],
-        "item_recent_users": recent[item],
-        "item_days_since_first": (reference - first[item]) / _SECONDS_PER_DAY,
-        "item_days_since_last": (reference - last[item]) / _SECONDS_PER_DAY,
-    }
-
-
-def _price_features(
-    train: Interactions,
-    catalogue: Catalogue | None,
-    user: IntArray,
-    item: IntArray,
-    purchase_weight: float,
-) -> dict[str, FloatArray]:
-    if catalogue is None:
+def _price_features(stats: LogStatistics, user: IntArray, item: IntArray) -> dict[str, FloatArray]:
+    if stats.price is None or stats.typical_price is None:
         missing = np.full(len(user), np.nan)
         return {"item_price": missing, "price_ratio": missing.copy()}
-    price = catalogue.price.astype(np.float64)
-    paid = price[train.item]
-    chosen = (train.weight >= purchase_weight) & np.isfinite(paid)
-    median = _group_median(train.user[chosen].astype(np.int64), paid[chosen], train.n_users)
-    typical = median[user]
+    typical = stats.typical_price[user]
+    price = stats.price[item]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(typical > 0, price[item] / typical, np.nan)
-    return {"item_price": price[item], "price_ratio": ratio}
+        ratio = np.where(typical > 0, price / typical, np.nan)
+    return {"item_price": price, "price_ratio": ratio}
 
 
 def _group_median(group: IntArray, values: FloatArray, size: int) -> FloatArray:
@@ -383,33 +457,33 @@ def _group_median(group: IntArray, values: FloatArray, size: int) -> FloatArray:
     return median
 
 
-def _category_affinity(
-    pairs: _Pairs,
-    train: Interactions,
-    catalogue: Catalogue | None,
-    user: IntArray,
-    item: IntArray,
-) -> FloatArray:
-    if catalogue is None:
-        return np.full(len(user), np.nan)
+def _category_codes(catalogue: Catalogue) -> tuple[IntArray, int]:
+    """Each item's category code (-1: none) and the number of codes."""
     codes, labels = pd.factorize(pd.Series(catalogue.category, dtype=object).fillna(""))
     codes = np.asarray(codes, dtype=np.int64)
     unknown = np.asarray(labels == "", dtype=bool)
     if unknown.any():
         codes[codes == int(np.flatnonzero(unknown)[0])] = -1
-    n_categories = max(len(labels), 1)
-    liked = pairs.weight > 0
-    weight = pairs.weight[liked]
-    pair_user, pair_category = pairs.user[liked], codes[pairs.item[liked]]
-    total = np.bincount(pair_user, weights=weight, minlength=train.n_users)
-    known = pair_category >= 0
-    key = pair_user[known] * n_categories + pair_category[known]
-    per_category = pd.Series(weight[known]).groupby(key).sum()
-    lookup = per_category.reindex(user * n_categories + codes[item]).to_numpy(np.float64)
-    share = np.where(np.isnan(lookup), 0.0, lookup)
+    return codes, max(len(labels), 1)
+
+
+def _category_affinity(stats: LogStatistics, user: IntArray, item: IntArray) -> FloatArray:
+    if stats.category is None:
+        return np.full(len(user), np.nan)
+    category = stats.category[item]
+    key = user * stats.n_categories + category
+    position = np.searchsorted(stats.category_keys, key)
+    clipped = np.minimum(position, max(len(stats.category_keys) - 1, 0))
+    found = (
+        (position < len(stats.category_keys)) & (stats.category_keys[clipped] == key)
+        if len(stats.category_keys) else np.zeros(len(key), bool)
+    )
+    share = np.where(found, stats.category_weight[clipped] if len(stats.category_weight)
+                     else 0.0, 0.0)
+    total = stats.user_weight[user]
     with np.errstate(divide="ignore", invalid="ignore"):
-        affinity = share / total[user]
-    affinity[(codes[item] < 0) | (total[user] <= 0)] = np.nan
+        affinity = share / total
+    affinity[(category < 0) | (total <= 0)] = np.nan
     return affinity
 
 

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from growthloop.errors import ModelError, NotFittedError
 from growthloop.recommend._candidates import Candidates, Catalogue, TrainingData
-from growthloop.recommend._features import candidate_features, purchases
+from growthloop.recommend._features import LogStatistics, candidate_features, purchases
 from growthloop.recommend._interactions import Interactions
 from growthloop.recommend._ranker import LearnedRanker, training_frame
 from growthloop.recommend._reasons import explain
@@ -149,6 +149,7 @@ class Recommender:
         self.training_rows_ = len(training.labels)
         self.sources_ = self._fit_sources(data)
         self.data_ = data
+        self.__dict__.pop("_log_statistics", None)
         self.bought_ = purchases(data.interactions)
         return self
 
@@ -199,6 +200,21 @@ class Recommender:
                 "before using it."
             )
 
+    def log_statistics(self) -> LogStatistics:
+        """The training log's summaries the candidate features read, computed on first use and
+        shared by every later batch (not pickled: a loaded model computes them again)."""
+        self._check_fitted()
+        cached: LogStatistics | None = self.__dict__.get("_log_statistics")
+        if cached is None:
+            cached = LogStatistics.of(self.data_.interactions, self.data_.catalogue)
+            self._log_statistics = cached
+        return cached
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_log_statistics", None)
+        return state
+
     def ranked(
         self, users: npt.NDArray[np.int32], *, rules: RerankRules | None = None
     ) -> pd.DataFrame:
@@ -208,7 +224,8 @@ class Recommender:
         exclude = self.bought_ if rules.bought == "exclude" else None
         candidates = self._recall(self.sources_, users, exclude)
         features = candidate_features(
-            candidates, train=self.data_.interactions, catalogue=self.data_.catalogue
+            candidates, train=self.data_.interactions, catalogue=self.data_.catalogue,
+            statistics=self.log_statistics(),
         )
         frame = features.frame
         frame["score"] = self.ranker_.rank(features)
