@@ -303,6 +303,11 @@ def test_incremental_updates_equal_full_rebuilds(workspace: Workspace, tmp_path:
         assert b == _direct_members(workspace, full, at), f"batch {batch}: state is wrong"
         if batch > 0:
             assert inc.mode == "incremental"
+    # Buffered events that can no longer change a count are gone (removed once a day).
+    assert store.scalar(
+        "SELECT count(*) FROM segment_node_events WHERE segment_id = 'inc' AND timestamp < ?",
+        [at - timedelta(days=8)],
+    ) == 0
     # Entry and exit history is kept: some customers left and came back.
     stays = store.scalar(
         "SELECT count(*) FROM segment_membership WHERE segment_id = 'inc' AND exited_at IS NOT NULL"

@@ -14,7 +14,8 @@ Moving from ``last`` to ``at`` with new loads ``L`` changes a customer's count b
 buffered events leaving the window (``[last - W, at - W)``). So an update reads the new loads'
 events (the rows after the last evaluation's row number: events are append-only), the small
 buffer and the counts of the customers concerned; it
-never scans the events table by time. Loads that link identities move events between customers:
+never scans the events table by time. Buffered events that can no longer matter are removed on
+the first update of each day (reads are bounded below, so they do no harm until then). Loads that link identities move events between customers:
 the customers concerned are recounted from the events table, the rest stay incremental. The
 counts equal a recount from scratch at ``at`` (tested against the direct compilation).
 """
@@ -217,10 +218,15 @@ def _advance(
         "INSERT INTO _state_delta SELECT ?, canonical_id, dn, last_at FROM _node_delta",
         [condition.key],
     )
-    con.execute(
-        f"DELETE FROM {_BUFFER} WHERE segment_id = ? AND node_key = ? AND timestamp < ?",
-        [*seg, condition.buffered_from(at)],
-    )
+    keep_from = condition.buffered_from(at)
+    if keep_from.date() != condition.buffered_from(last).date():
+        # Events before ``keep_from`` can no longer change a count. Every read of the buffer
+        # is bounded below by ``last - W`` or ``last``, so they are harmless until removed, and
+        # are removed once a day: the delete scans the buffer, as costly as the rest together.
+        con.execute(
+            f"DELETE FROM {_BUFFER} WHERE segment_id = ? AND node_key = ? AND timestamp < ?",
+            [*seg, keep_from],
+        )
     con.execute(
         f"INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_new "
         "WHERE timestamp >= ? ORDER BY timestamp",
