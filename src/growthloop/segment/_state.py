@@ -151,7 +151,7 @@ def _recount(
     )
     con.execute(
         f"""INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_events
-        WHERE timestamp >= ?""",
+        WHERE timestamp >= ? ORDER BY timestamp""",
         [segment_id, condition.key, condition.buffered_from(at)],
     )
     con.execute("DROP TABLE _node_events")
