@@ -13,11 +13,12 @@ Moving from ``last`` to ``at`` with new loads ``L`` changes a customer's count b
 ``L`` in the new window, plus the buffered events coming into view (``[last, at)``), minus the
 buffered events leaving the window (``[last - W, at - W)``). So an update reads the new loads'
 events (the rows after the last evaluation's row number: events are append-only), the small
-buffer and the counts of the customers concerned; it
-never scans the events table by time. Buffered events that can no longer matter are removed on
-the first update of each day (reads are bounded below, so they do no harm until then). Loads that link identities move events between customers:
-the customers concerned are recounted from the events table, the rest stay incremental. The
-counts equal a recount from scratch at ``at`` (tested against the direct compilation).
+buffer (written in time order, so range reads skip most of it) and the counts of the customers
+concerned; it never scans the events table by time. Buffered events that can no longer matter
+are removed on the first update of each day (reads are bounded below, so they do no harm until
+then). Loads that link identities move events between customers: the customers concerned are
+recounted from the events table, the rest stay incremental. The counts equal a recount from
+scratch at ``at`` (tested against the direct compilation).
 """
 
 from __future__ import annotations
