@@ -144,6 +144,17 @@ def test_show_returns_the_precomputed_rows(serving: ServingModel, ws: Workspace)
                                  [customer])
     by_email = recommendations_for(serving, email.upper(), n=5, open_store=_opener(ws))
     assert by_email.canonical_id == customer and by_email.items == found.items
+    # The build knows its customers' emails: answered without opening the store.
+    assert serving.identity_of(email.upper()) == customer
+
+    @contextmanager
+    def no_store() -> Iterator[AnalyticalStore]:
+        raise AssertionError("the store was opened")
+        yield  # pragma: no cover
+
+    from_memory = recommendations_for(serving, email, n=5, open_store=no_store)
+    assert from_memory.canonical_id == customer and from_memory.items == found.items
+    assert serving.identity_of("nobody@example.com") is None
 
 
 def test_cli_show_and_similar(built, serving: ServingModel) -> None:

@@ -98,6 +98,10 @@ def recommendations_for(
     canonical = customer.strip()
     segment: str | None = None
     if not serving.knows(canonical):
+        mapped = serving.identity_of(canonical)
+        if mapped is not None and serving.knows(mapped):
+            canonical = mapped
+    if not serving.knows(canonical):
         with open_store() as store:
             canonical = find_canonical_id(store, canonical)
             if not serving.knows(canonical):

@@ -11,7 +11,7 @@ them and are shared by every process serving the build.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -57,6 +57,10 @@ class ServingArtifact:
         ``.npy`` file name -> SHA-256 of the build's arrays.
     built_at
         When the build ran (naive UTC).
+    identities
+        Email addresses and phone numbers of the build's customers -> their canonical id, so
+        a request naming a customer by either is answered without opening the store (empty
+        for builds made before it existed).
     """
 
     recommender: Recommender
@@ -68,6 +72,7 @@ class ServingArtifact:
     popular: dict[str, Ranking]
     files: dict[str, str]
     built_at: datetime
+    identities: dict[str, str] = field(default_factory=dict)
 
 
 def _factor_sources(recommender: Recommender) -> dict[str, MatrixFactorization]:

@@ -158,6 +158,7 @@ def build_recommendations(
             popular=popular_lists(recommender, data, limit=MAX_SERVED),
             files=file_hashes(staging),
             built_at=built_at,
+            identities=read.identities,
         )
         seconds["index"] = time.perf_counter() - step
         step = time.perf_counter()

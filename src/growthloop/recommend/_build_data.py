@@ -32,6 +32,8 @@ class BuildData:
         A display name per item: the product title, else the item id.
     cold_ids, cold_groups
         Customers in the store with no interaction, and their segment ("" unknown).
+    identities
+        Each email address and phone number of a customer -> the customer's canonical id.
     """
 
     def __init__(
@@ -40,11 +42,13 @@ class BuildData:
         item_names: npt.NDArray[np.object_],
         cold_ids: npt.NDArray[np.object_],
         cold_groups: npt.NDArray[np.object_],
+        identities: dict[str, str] | None = None,
     ) -> None:
         self.data = data
         self.item_names = item_names
         self.cold_ids = cold_ids
         self.cold_groups = cold_groups
+        self.identities = identities or {}
 
 
 def read_build_data(store: AnalyticalStore) -> BuildData:
@@ -62,7 +66,18 @@ def read_build_data(store: AnalyticalStore) -> BuildData:
         item_names=names.astype(object),
         cold_ids=cold_ids,
         cold_groups=cold_groups,
+        identities=_contact_identities(store),
     )
+
+
+def _contact_identities(store: AnalyticalStore) -> dict[str, str]:
+    """Email address or phone number -> canonical id (a value shared by several customers,
+    which identity resolution normally merges, is left to the store to answer)."""
+    rows = store.con.execute(
+        "SELECT value, min(canonical_id) FROM identities WHERE kind IN ('email', 'phone') "
+        "AND canonical_id IS NOT NULL GROUP BY value HAVING count(DISTINCT canonical_id) = 1"
+    ).fetchall()
+    return {str(value): str(canonical) for value, canonical in rows}
 
 
 def _titles(store: AnalyticalStore) -> pd.Series:

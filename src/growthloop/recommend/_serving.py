@@ -117,6 +117,15 @@ class ServingModel:
         position = self.cold.get_indexer([canonical_id])[0]
         return None if position < 0 else str(self.artifact.cold_groups[position])
 
+    def identity_of(self, identity: str) -> str | None:
+        """The canonical id behind an email address or phone number the build knew (emails
+        also in lower case), or None (the store must answer)."""
+        known = getattr(self.artifact, "identities", None) or {}
+        found = known.get(identity)
+        if found is None and "@" in identity:
+            found = known.get(identity.lower())
+        return found
+
     def knows(self, canonical_id: str) -> bool:
         """Whether the build can answer for this canonical id without the store."""
         return (
