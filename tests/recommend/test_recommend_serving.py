@@ -289,7 +289,8 @@ def test_build_can_tune_the_sources_first(tmp_path: Path) -> None:
         for name in ("products", "customers", "orders", "events"):
             load_file(ws.analytical, name, world.files[name], options_for(name))
     code, out, err = _run("recommend", "build", "--workspace", str(tmp_path / "ws"), "--n", "5",
-                          "--sources", "popular,cooccurrence", "--tune", "--json")
+                          "--sources", "popular,cooccurrence", "--candidates", "12", "--tune",
+                          "--json")
     assert code == 0, (out, err)
     payload = json.loads(out)
     assert set(payload["tuned"]) == {"popular", "cooccurrence"}
@@ -300,5 +301,6 @@ def test_build_can_tune_the_sources_first(tmp_path: Path) -> None:
     assert tuning["chosen"] == payload["tuned"] and tuning["metric"] == "ndcg@10"
     assert tuning["trials"] == 3 + 4  # popular's half-lives, cooccurrence's context x measure
     assert tuning["validation"]["method"] == "temporal"
+    assert model.params["candidates"] == 12
     for name, chosen in payload["tuned"].items():
         assert {k: model.params["source_params"][name][k] for k in chosen} == chosen

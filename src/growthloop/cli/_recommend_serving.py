@@ -70,6 +70,10 @@ def build_command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Customers recommended per batch.")
     ] = 2_000,
+    candidates: Annotated[
+        int, typer.Option("--candidates", min=1, max=1000, help="Candidates asked from each "
+                          "source per customer (fewer: a faster build).")
+    ] = 50,
     tune: Annotated[
         bool, typer.Option("--tune", help="Choose each source's hyperparameters on the last "
                            "30 days first (a small grid per source).")
@@ -100,6 +104,7 @@ def build_command(
             sources=names,
             similar_k=similar,
             batch_size=batch_size,
+            candidates=candidates,
             tune=tune,
             progress=update,
             on_stage=None if as_json else stage,

@@ -96,6 +96,7 @@ def build_recommendations(
     similar_k: int = 50,
     batch_size: int = 2_000,
     random_state: int = 0,
+    candidates: int = 50,
     tune: bool = False,
     progress: Progress | None = None,
     on_stage: Callable[[str], None] | None = None,
@@ -124,7 +125,7 @@ def build_recommendations(
     step = time.perf_counter()
     notify("fitting the recall sources and the ranker")
     recommender = Recommender(
-        sources=tuple(sources), random_state=random_state,
+        sources=tuple(sources), random_state=random_state, candidates=candidates,
         source_params=None if tuning is None else tuning.best,
     ).fit(data)
     seconds["fit"] = time.perf_counter() - step
