@@ -403,12 +403,18 @@ class _Pairs:
 
     def find(self, key: IntArray) -> tuple[IntArray, npt.NDArray[np.bool_]]:
         """Each key's position here and whether it is present."""
-        position = np.searchsorted(self.key, key)
-        clipped = np.minimum(position, max(len(self.key) - 1, 0))
-        found = (position < len(self.key)) & (self.key[clipped] == key) if len(self.key) else (
-            np.zeros(len(key), bool)
-        )
-        return clipped, found
+        return _find(self.key, key)
+
+
+def _find(sorted_keys: IntArray, key: IntArray) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Each of ``key``'s position in ``sorted_keys`` (clipped to a valid index) and whether it
+    is present there."""
+    position = np.searchsorted(sorted_keys, key)
+    clipped = np.minimum(position, max(len(sorted_keys) - 1, 0))
+    found = (position < len(sorted_keys)) & (sorted_keys[clipped] == key) if len(
+        sorted_keys
+    ) else np.zeros(len(key), bool)
+    return clipped, found
 
 
 def _sums(group: IntArray, values: npt.ArrayLike, size: int) -> FloatArray:
@@ -472,14 +478,9 @@ def _category_affinity(stats: LogStatistics, user: IntArray, item: IntArray) -> 
         return np.full(len(user), np.nan)
     category = stats.category[item]
     key = user * stats.n_categories + category
-    position = np.searchsorted(stats.category_keys, key)
-    clipped = np.minimum(position, max(len(stats.category_keys) - 1, 0))
-    found = (
-        (position < len(stats.category_keys)) & (stats.category_keys[clipped] == key)
-        if len(stats.category_keys) else np.zeros(len(key), bool)
-    )
-    share = np.where(found, stats.category_weight[clipped] if len(stats.category_weight)
-                     else 0.0, 0.0)
+    position, found = _find(stats.category_keys, key)
+    share = (np.where(found, stats.category_weight[position], 0.0)
+             if len(stats.category_weight) else np.zeros(len(key)))
     total = stats.user_weight[user]
     with np.errstate(divide="ignore", invalid="ignore"):
         affinity = share / total

@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from growthloop.recommend._candidates import Candidates
-from growthloop.recommend._features import candidate_features, purchases
+from growthloop.recommend._features import _SECONDS_PER_DAY, candidate_features, purchases
 from growthloop.recommend._interactions import Interactions
 from growthloop.recommend._pipeline import Recommender
 from growthloop.recommend._reasons import explain
@@ -42,15 +42,17 @@ ITEM_COLUMNS = ("item_users", "item_recent_users", "item_days_since_first", "ite
 
 def item_statistics(recommender: Recommender) -> pd.DataFrame:
     """:data:`ITEM_COLUMNS` of every item over the training log (row ``i`` = item ``i``)."""
-    train = recommender.data_.interactions
-    every_item = Candidates(
-        source="items",
-        user=np.zeros(train.n_items, dtype=np.int32),
-        item=np.arange(train.n_items, dtype=np.int32),
-        score=np.ones(train.n_items, dtype=np.float32),
-    )
-    frame = candidate_features([every_item], train=train).frame
-    return frame.set_index("item")[list(ITEM_COLUMNS)].reindex(np.arange(train.n_items))
+    stats = recommender.log_statistics()
+    reference = stats.reference
+    return pd.DataFrame(
+        {
+            "item_users": stats.item_users,
+            "item_recent_users": stats.item_recent_users,
+            "item_days_since_first": (reference - stats.item_first) / _SECONDS_PER_DAY,
+            "item_days_since_last": (reference - stats.item_last) / _SECONDS_PER_DAY,
+        },
+        index=pd.RangeIndex(stats.n_items, name="item"),
+    )[list(ITEM_COLUMNS)]
 
 
 def rank_history(
