@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import orjson
 import uvicorn
+from _server import wait_ready
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -70,20 +71,6 @@ def _template(batch_size: int) -> bytes:
         for i in range(batch_size)
     ]
     return orjson.dumps({"batch": events, "sentAt": "2026-11-20T10:15:01Z"})
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server at {url} did not start within {timeout} s")
 
 
 def _load(url: str, auth: tuple[str, str], *, seconds: float, warmup: float, concurrency: int,
@@ -137,7 +124,7 @@ def _load(url: str, auth: tuple[str, str], *, seconds: float, warmup: float, con
 def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(command, env=env)
     try:
-        _wait_ready(f"http://127.0.0.1:{port}", process)
+        wait_ready(f"http://127.0.0.1:{port}", process)
     except BaseException:
         process.kill()
         process.wait()

@@ -82,6 +82,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from _memory import peak_mb
+from _server import wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GROWTHLOOP_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -618,18 +619,7 @@ def _serve_and_measure(folder: Path, built: Result, requests: int, rounds: int) 
          "--no-access-log"], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited with {server.returncode}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 60 s")
-            time.sleep(0.2)
+        wait_ready(url, server)
         rng = random.Random(0)
         out: Result = {"rounds": []}
         with httpx.Client(base_url=url, timeout=30.0,
