@@ -68,7 +68,7 @@ def fitted() -> LearnedRanker:
     sources, later = _world(seed=1)
     examples = training_frame(sources, later, train=TRAIN)
     assert examples.labels.sum() == len(later)
-    return LearnedRanker(n_estimators=40, num_leaves=7).fit(
+    return LearnedRanker(n_estimators=40, learning_rate=0.05, num_leaves=7).fit(
         examples.features, examples.labels, examples.groups
     )
 
@@ -104,10 +104,40 @@ def test_the_ranker_puts_the_b_favoured_item_first(fitted):
 def test_training_is_deterministic(fitted):
     sources, later = _world(seed=1)
     examples = training_frame(sources, later, train=TRAIN)
-    again = LearnedRanker(n_estimators=40, num_leaves=7).fit(
+    again = LearnedRanker(n_estimators=40, learning_rate=0.05, num_leaves=7).fit(
         examples.features, examples.labels, examples.groups
     )
     np.testing.assert_array_equal(again.rank(examples.features), fitted.rank(examples.features))
+
+
+def test_the_cascade_scores_each_users_shortlist_exactly_and_the_rest_below(fitted):
+    sources, _ = _world(seed=2)
+    table = candidate_features(sources, train=TRAIN)
+    users = table.frame["user"].to_numpy()
+    full = fitted.rank(table)
+    fitted.screen_trees = 10
+    try:
+        cascade = fitted.rank(table, groups=users, keep=5)
+        screen = fitted.model_.booster_.predict(table.features.to_numpy(float), num_iteration=10)
+    finally:
+        fitted.screen_trees = 20
+    frame = pd.DataFrame({"user": users, "full": full, "cascade": cascade, "screen": screen})
+    for _, rows in frame.groupby("user"):
+        kept = rows.nlargest(5, "screen", keep="first").index
+        dropped = rows.index.difference(kept)
+        # The shortlist (the screen's best 5) keeps the whole model's scores ...
+        np.testing.assert_array_equal(rows.loc[kept, "cascade"], rows.loc[kept, "full"])
+        # ... and everything else ranks below it, in screening order.
+        assert rows.loc[dropped, "cascade"].max() < rows.loc[kept, "cascade"].min()
+        by_screen = rows.loc[dropped].sort_values("screen", kind="stable")["cascade"]
+        assert by_screen.is_monotonic_increasing
+    # On the planted world the cascade's top item is the full model's for most users.
+    top = frame.loc[frame.groupby("user")["cascade"].idxmax(), "full"].to_numpy()
+    assert np.mean(top == frame.groupby("user")["full"].max().to_numpy()) > 0.95
+    with pytest.raises(ModelError, match="keep=0 must be a whole number >= 1"):
+        fitted.rank(table, groups=users, keep=0)
+    with pytest.raises(ModelError, match="groups has 3 entries"):
+        fitted.rank(table, groups=users[:3], keep=5)
 
 
 def test_users_without_a_relevant_candidate_are_dropped(fitted):

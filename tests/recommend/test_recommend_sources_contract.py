@@ -199,3 +199,19 @@ def test_exclude_accepts_any_sparse_format(fitted: dict[str, sources.SourceBase]
     as_coo = sp.coo_matrix(HISTORY)
     got = fitted["als"].recommend(USERS, 2, exclude=as_coo)
     assert not np.asarray(HISTORY[got.user, got.item]).any()
+
+
+@pytest.mark.parametrize("name", SOURCE_NAMES)
+def test_anchors_can_be_left_out_and_asked_for_afterwards(
+    fitted: dict[str, sources.SourceBase], name: str
+) -> None:
+    """The pipeline recalls without anchors and explains only what it chooses."""
+    full = fitted[name].recommend(USERS, 4)
+    bare = fitted[name].recommend(USERS, 4, anchors=False)
+    for field in ("user", "item", "score"):
+        np.testing.assert_array_equal(getattr(bare, field), getattr(full, field))
+    if name != "buy_again":  # its anchor is the item itself, free to give
+        assert (bare.anchor == -1).all()
+    later = fitted[name].anchor_of(full.user.astype(np.int64), full.item.astype(np.int64))
+    assert later.dtype == np.int32
+    np.testing.assert_array_equal(later, full.anchor)

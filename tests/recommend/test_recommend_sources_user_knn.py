@@ -45,3 +45,19 @@ def test_fewer_neighbours_keep_the_closest() -> None:
     assert list(source.neighbours_.indices[:1]) == [1]  # ann's closest is bea
     got = source.recommend(np.array([0]), 5, exclude=LOG.matrix())
     assert list(LOG.item_ids[got.item]) == ["z"]
+
+
+def test_an_item_links_only_its_heaviest_users_when_capped() -> None:
+    exact = UserKNN(max_item_users=None).fit(TrainingData(LOG)).neighbours_.toarray()
+    # x, the busiest item, has 3 users: a cap of 3 or more changes nothing.
+    assert UserKNN(max_item_users=3).fit(TrainingData(LOG)).neighbours_.toarray() == (
+        pytest.approx(exact, rel=1e-6)
+    )
+    # With 1, x and y link everybody to ann alone (her weight 1/sqrt(2) ties cal's on x; the
+    # lower row wins), z to bea, w to cal: ann finds nobody but herself; bea and cal find ann,
+    # with their exact similarity (every item they share with her reaches her).
+    capped = UserKNN(max_item_users=1).fit(TrainingData(LOG)).neighbours_.toarray()
+    expected = np.zeros((4, 4))
+    expected[1, 0] = exact[1, 0]
+    expected[2, 0] = exact[2, 0]
+    assert capped == pytest.approx(expected, rel=1e-6)

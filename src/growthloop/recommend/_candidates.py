@@ -113,8 +113,20 @@ class RecallSource(abc.ABC):
         n: int,
         *,
         exclude: sp.csr_matrix | None = None,
+        anchors: bool = True,
     ) -> Candidates:
-        """The ``n`` best items for each user row in ``users``."""
+        """The ``n`` best items for each user row in ``users``.
+
+        With ``anchors=False`` every anchor is -1 and sources skip computing them (callers that
+        explain only the items they finally choose ask :meth:`anchor_of` for those).
+        """
+
+    def anchor_of(
+        self, users: npt.NDArray[np.int64], items: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int32]:
+        """The anchor :meth:`recommend` gives item ``items[k]`` for user row ``users[k]`` (-1:
+        none); the base class has none."""
+        return np.full(len(np.asarray(items)), -1, dtype=np.int32)
 
     def _check_fitted(self, attribute: str) -> None:
         if not hasattr(self, attribute):

@@ -89,7 +89,7 @@ def rank_history(
     item = frame["item"].to_numpy(np.int64)
     for column in ITEM_COLUMNS:
         frame[column] = items[column].to_numpy(np.float64)[item]
-    frame["score"] = recommender.ranker_.rank(features)
+    frame["score"] = recommender.score(features)
     chosen = rerank(frame, n=n, rules=rules, catalogue=data.catalogue, bought=bought)
     buy_again = recommender.sources_.get("buy_again")
     return explain(

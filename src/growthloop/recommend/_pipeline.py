@@ -21,10 +21,15 @@ import scipy.sparse as sp
 
 from growthloop.errors import ModelError, NotFittedError
 from growthloop.recommend._candidates import Candidates, Catalogue, TrainingData
-from growthloop.recommend._features import LogStatistics, candidate_features, purchases
+from growthloop.recommend._features import (
+    CandidateFeatures,
+    LogStatistics,
+    candidate_features,
+    purchases,
+)
 from growthloop.recommend._interactions import Interactions
 from growthloop.recommend._ranker import LearnedRanker, training_frame
-from growthloop.recommend._reasons import explain
+from growthloop.recommend._reasons import ANCHORED_SOURCES, explain
 from growthloop.recommend._rerank import MAX_N, RerankRules, rerank
 from growthloop.recommend._split import temporal_split
 from growthloop.recommend.sources import BuyAgain, SourceBase, make_source
@@ -72,8 +77,16 @@ class Recommender:
         run on the data (``content`` without a catalogue) are skipped with a note.
     candidates
         Candidates asked from each source per user.
+    shortlist
+        Candidates per user scored by the whole ranker; the others are screened out by its
+        first trees (a cascade, see :meth:`LearnedRanker.rank`). None scores every candidate
+        with every tree.
     validation_days
         Days held out at the end of the training log to train the ranker.
+    ranker_users
+        At most this many of the users active in the held-out days (a random sample) give the
+        ranker its training lists; None uses all of them. A ranker learns the weighting of a
+        few dozen features from tens of thousands of lists; millions only cost memory.
     holdout_share
         Share of the entries held out instead, at random, when the log has no times.
     source_params
@@ -83,7 +96,7 @@ class Recommender:
     rules
         Default re-ranking rules for :meth:`recommend`.
     random_state
-        Seed of the random holdout.
+        Seed of the random holdout and of the ranker's sample of users.
 
     Attributes
     ----------
@@ -100,7 +113,9 @@ class Recommender:
         *,
         sources: Sequence[str] = DEFAULT_SOURCES,
         candidates: int = 50,
+        shortlist: int | None = 50,
         validation_days: float = 30.0,
+        ranker_users: int | None = 50_000,
         source_params: dict[str, dict[str, Any]] | None = None,
         ranker: LearnedRanker | None = None,
         rules: RerankRules | None = None,
@@ -109,7 +124,9 @@ class Recommender:
     ) -> None:
         self.sources = sources
         self.candidates = candidates
+        self.shortlist = shortlist
         self.validation_days = validation_days
+        self.ranker_users = ranker_users
         self.source_params = source_params
         self.ranker = ranker
         self.rules = rules
@@ -122,6 +139,12 @@ class Recommender:
             raise ModelError("sources is empty; name at least one recall source")
         if self.candidates <= 0:
             raise ModelError(f"candidates={self.candidates} must be positive; try 50")
+        if self.shortlist is not None and self.shortlist <= 0:
+            raise ModelError(f"shortlist={self.shortlist} must be positive or None; try 50")
+        if self.ranker_users is not None and self.ranker_users <= 0:
+            raise ModelError(
+                f"ranker_users={self.ranker_users} must be positive or None; try 50000"
+            )
         self.skipped_: dict[str, str] = {}
         inner, later = self._held_out(data)
         inner_sources = self._fit_sources(inner)
@@ -131,6 +154,9 @@ class Recommender:
                 f"no user has interactions in the last {self.validation_days} days of the "
                 "training log to train the ranker on; lower validation_days"
             )
+        if self.ranker_users is not None and len(users) > self.ranker_users:
+            rng = np.random.default_rng(self.random_state)
+            users = np.sort(rng.choice(users, size=self.ranker_users, replace=False))
         training = training_frame(
             self._recall(inner_sources, users, None),
             later,
@@ -191,7 +217,22 @@ class Recommender:
         users: npt.NDArray[np.int32],
         exclude: sp.csr_matrix | None,
     ) -> list[Candidates]:
-        return [s.recommend(users, self.candidates, exclude=exclude) for s in sources.values()]
+        """Every source's candidates, without anchors: only the chosen items are explained."""
+        return [
+            s.recommend(users, self.candidates, exclude=exclude, anchors=False)
+            for s in sources.values()
+        ]
+
+    def _anchor_chosen(self, chosen: pd.DataFrame) -> pd.DataFrame:
+        """``chosen`` with the anchors of the rows whose reason names one."""
+        source = chosen["source"].astype(str).to_numpy(dtype=object)
+        anchor = chosen["anchor"].to_numpy(np.int32).copy()
+        for name in ANCHORED_SOURCES.intersection(pd.unique(source)):
+            rows = np.flatnonzero(source == name)
+            anchor[rows] = self.sources_[name].anchor_of(
+                chosen["user"].to_numpy(np.int64)[rows], chosen["item"].to_numpy(np.int64)[rows]
+            )
+        return chosen.assign(anchor=anchor)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "ranker_"):
@@ -215,6 +256,16 @@ class Recommender:
         state.pop("_log_statistics", None)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"shortlist": None, **state})  # builds from before the cascade
+
+    def score(self, features: CandidateFeatures) -> npt.NDArray[np.float64]:
+        """The ranker's score of every candidate row (see ``shortlist``)."""
+        self._check_fitted()
+        return self.ranker_.rank(
+            features, groups=features.frame["user"].to_numpy(np.int64), keep=self.shortlist
+        )
+
     def ranked(
         self, users: npt.NDArray[np.int32], *, rules: RerankRules | None = None
     ) -> pd.DataFrame:
@@ -228,7 +279,7 @@ class Recommender:
             statistics=self.log_statistics(),
         )
         frame = features.frame
-        frame["score"] = self.ranker_.rank(features)
+        frame["score"] = self.score(features)
         return frame
 
     def recommend(
@@ -247,6 +298,7 @@ class Recommender:
             catalogue=self.data_.catalogue,
             bought=self.bought_,
         )
+        chosen = self._anchor_chosen(chosen)
         buy_again = self.sources_.get("buy_again")
         return explain(
             chosen,

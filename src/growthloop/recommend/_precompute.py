@@ -5,17 +5,24 @@ three ``customers x n`` arrays saved as ``.npy`` files (item index, score, reaso
 -1 where a customer has fewer than ``n`` items), which serving memory-maps. Reason sentences
 repeat ("bestseller", "bought together with X"), so the arrays hold an id into one list of
 ``(reason_code, reason)`` pairs.
+
+Batches are recommended by ``workers`` threads (the heavy steps — BLAS, LightGBM, sparse
+products, sorts — release the GIL) and written in order by the calling thread, so the result
+does not depend on the number of workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from numpy.lib.format import open_memmap
+from threadpoolctl import threadpool_limits
 
 from growthloop.errors import ModelError
 from growthloop.recommend._pipeline import Recommender
@@ -37,12 +44,14 @@ def precompute(
     folder: Path,
     staged: StagedRows,
     batch_size: int = 2_000,
+    workers: int = 2,
     progress: Progress | None = None,
 ) -> list[tuple[str, str]]:
     """Recommend ``n`` items to every user row of ``recommender``'s training data; write the
     rows to ``staged`` and the arrays into ``folder``. Returns the reasons by id."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ModelError(f"batch_size={batch_size!r} must be a whole number >= 1; try 2000")
+    for name, value, hint in (("batch_size", batch_size, 2000), ("workers", workers, 2)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ModelError(f"{name}={value!r} must be a whole number >= 1; try {hint}")
     interactions = recommender.data_.interactions
     n_users = interactions.n_users
     items = open_memmap(folder / "top_items.npy", mode="w+", dtype=np.int32, shape=(n_users, n))
@@ -54,9 +63,11 @@ def precompute(
     scores[:] = np.nan
     reasons[:] = -1
     vocabulary: dict[tuple[str, str], int] = {}
-    for first in range(0, n_users, batch_size):
-        rows = np.arange(first, min(first + batch_size, n_users), dtype=np.int32)
-        chosen = recommender.recommend(rows, n)
+    batches = (
+        np.arange(first, min(first + batch_size, n_users), dtype=np.int32)
+        for first in range(0, n_users, batch_size)
+    )
+    for rows, chosen in _recommended(recommender, batches, n, workers):
         user = chosen["user"].to_numpy(np.int64)
         slot = chosen["rank"].to_numpy(np.int64) - 1
         item = chosen["item"].to_numpy(np.int64)
@@ -83,6 +94,28 @@ def precompute(
         array.flush()
     del items, scores, reasons
     return list(vocabulary)
+
+
+def _recommended(
+    recommender: Recommender,
+    batches: Iterator[npt.NDArray[np.int32]],
+    n: int,
+    workers: int,
+) -> Iterator[tuple[npt.NDArray[np.int32], pd.DataFrame]]:
+    """Each batch with its recommendations, in order; at most ``workers + 1`` in flight."""
+    recommender.log_statistics()  # computed once, before the threads share it
+    # One BLAS thread for every worker (the sources ask for it too; this keeps a worker leaving
+    # its own limit from restoring more threads while another computes).
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        pending: deque[tuple[npt.NDArray[np.int32], Future[pd.DataFrame]]] = deque()
+        for rows in batches:
+            pending.append((rows, pool.submit(recommender.recommend, rows, n)))
+            if len(pending) > workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def _reason_ids(

@@ -88,6 +88,9 @@ class LearnedRanker:
     truncation_level
         LambdaRank's ``lambdarank_truncation_level``: pairs are formed with the top this many
         candidates of a user (the list length the ranking is judged at, or a bit more).
+    screen_trees
+        Trees of the cheap first stage when :meth:`rank` is asked to keep only each user's
+        best rows (a cascade).
     random_state
         The seed.
     num_threads
@@ -126,6 +129,7 @@ class LearnedRanker:
         "min_child_samples": (int, 1, None),
         "reg_lambda": (float, 0.0, None),
         "truncation_level": (int, 1, None),
+        "screen_trees": (int, 1, None),
         "random_state": (int, 0, None),
         "num_threads": (int, 1, 64),
     }
@@ -139,12 +143,13 @@ class LearnedRanker:
     def __init__(
         self,
         *,
-        n_estimators: int = 200,
-        learning_rate: float = 0.05,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
         num_leaves: int = 31,
         min_child_samples: int = 20,
         reg_lambda: float = 1.0,
         truncation_level: int = 20,
+        screen_trees: int = 20,
         random_state: int = 0,
         num_threads: int = 1,
     ) -> None:
@@ -154,6 +159,7 @@ class LearnedRanker:
         self.min_child_samples = min_child_samples
         self.reg_lambda = reg_lambda
         self.truncation_level = truncation_level
+        self.screen_trees = screen_trees
         self.random_state = random_state
         self.num_threads = num_threads
 
@@ -171,6 +177,9 @@ class LearnedRanker:
                 )
             setattr(self, name, value)
         return self
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"screen_trees": 20, **state})  # rankers saved before the cascade
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -244,10 +253,21 @@ class LearnedRanker:
         self.n_groups_ = int(kept.sum())
         return self
 
-    def rank(self, features: pd.DataFrame | CandidateFeatures) -> npt.NDArray[np.float64]:
+    def rank(
+        self,
+        features: pd.DataFrame | CandidateFeatures,
+        *,
+        groups: npt.ArrayLike | None = None,
+        keep: int | None = None,
+    ) -> npt.NDArray[np.float64]:
         """A score per row; higher ranks first within a user (only the order is meaningful).
 
-        ``features`` must hold every column seen in :meth:`fit` (others are ignored).
+        ``features`` must hold every column seen in :meth:`fit` (others are ignored). With
+        ``groups`` (the user of each row) and ``keep``, scoring is a two-stage cascade (Wang,
+        Lin & Metzler 2011, "A cascade ranking model for efficient ranked retrieval", SIGIR):
+        every row is screened with the first ``screen_trees`` trees, only each user's ``keep``
+        best rows are scored by the whole ensemble, and the others are placed below them, in
+        their screening order. The kept rows' scores and order are exactly the full model's.
         """
         self._check_fitted()
         frame = _feature_frame(features)
@@ -260,7 +280,45 @@ class LearnedRanker:
         matrix = _numeric(frame[self.feature_names_in_])
         if len(matrix) == 0:
             return np.zeros(0, dtype=np.float64)
-        scores = self.model_.booster_.predict(matrix, num_threads=self.num_threads)
+        trees = self.model_.booster_.num_trees()
+        if groups is None or keep is None or self.screen_trees >= trees:
+            return self._predict(matrix)
+        if isinstance(keep, bool) or not isinstance(keep, int | np.integer) or keep < 1:
+            raise ModelError(f"keep={keep!r} must be a whole number >= 1; try 50")
+        group = np.asarray(groups)
+        if len(group) != len(matrix):
+            raise ModelError(
+                f"groups has {len(group)} entries for {len(matrix)} feature rows; pass the user "
+                "of each row"
+            )
+        screen = self._predict(matrix, trees=self.screen_trees)
+        order = np.lexsort((-screen, group))
+        starts = np.r_[True, group[order][1:] != group[order][:-1]]
+        first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+        kept = np.zeros(len(matrix), dtype=bool)
+        kept[order[np.arange(len(order)) - first < keep]] = True
+        if kept.all():
+            return self._predict(matrix)
+        scores = np.empty(len(matrix), dtype=np.float64)
+        scores[kept] = self._predict(matrix[kept])
+        # Below each user's lowest kept score, in screening order.
+        frame_of = pd.DataFrame({"group": group, "score": scores, "screen": screen, "kept": kept})
+        floor = frame_of[kept].groupby("group")["score"].min()
+        ceiling = frame_of[~kept].groupby("group")["screen"].max()
+        dropped = ~kept
+        user = group[dropped]
+        scores[dropped] = (
+            floor.reindex(user).to_numpy() - 1.0 - (ceiling.reindex(user).to_numpy()
+                                                    - screen[dropped])
+        )
+        return scores
+
+    def _predict(
+        self, matrix: npt.NDArray[np.float64], trees: int | None = None
+    ) -> npt.NDArray[np.float64]:
+        scores = self.model_.booster_.predict(
+            matrix, num_iteration=trees, num_threads=self.num_threads
+        )
         return np.asarray(scores, dtype=np.float64)
 
     def importance(

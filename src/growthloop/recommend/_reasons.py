@@ -30,7 +30,7 @@ import pandas as pd
 from growthloop.errors import ModelError
 from growthloop.recommend._candidates import Catalogue
 
-__all__ = ["NAME_LENGTH", "explain", "item_name", "reason_sentence"]
+__all__ = ["ANCHORED_SOURCES", "NAME_LENGTH", "explain", "item_name", "reason_sentence"]
 
 #: The longest item name a reason quotes, in characters.
 NAME_LENGTH = 40
@@ -46,6 +46,8 @@ _ANCHORED = {
     "cooccurrence": ("bought together with ", "often bought with what you bought"),
     "content": ("similar to ", "similar to items you liked"),
 }
+#: The sources whose sentence names the anchor item.
+ANCHORED_SOURCES = frozenset(_ANCHORED)
 _BOUGHT_BEFORE = "you bought it before"
 _DEFAULT = "recommended for you"
 

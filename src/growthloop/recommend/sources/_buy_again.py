@@ -157,14 +157,23 @@ class BuyAgain(SourceBase):
         timing[known] = np.exp(-0.5 * z**2)
         return timing
 
+    def anchor_of(
+        self, users: npt.NDArray[np.int64], items: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int32]:
+        """The item itself (what the customer bought before)."""
+        return np.asarray(items, dtype=np.int32).copy()
+
     def recommend(
         self,
         users: npt.NDArray[np.int32],
         n: int,
         *,
         exclude: sp.csr_matrix | None = None,
+        anchors: bool = True,
     ) -> Candidates:
-        """Each user's ``n`` most due past purchases; users with no purchases get none."""
+        """Each user's ``n`` most due past purchases; users with no purchases get none.
+
+        A candidate's anchor is the item itself (``anchors`` changes nothing)."""
         self._check_fitted("scores_")
         self._check_n(n)
         rows = check_users(users, self.n_users_)
@@ -178,5 +187,5 @@ class BuyAgain(SourceBase):
             if excluded is not None:
                 scores = remove_entries(scores, excluded[first : first + step])
             items, values = top_n_sparse(scores, n)
-            blocks.append((part, items, values, items.copy()))
+            blocks.append((part, items, values, items.copy()))  # cheap: always given
         return candidates(self.name, n, blocks)

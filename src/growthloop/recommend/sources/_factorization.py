@@ -84,13 +84,27 @@ class MatrixFactorization(SourceBase):
         n: int,
         *,
         exclude: sp.csr_matrix | None = None,
+        anchors: bool = True,
     ) -> Candidates:
         """The ``n`` best items for each user row; users with no history get none."""
         self._check_fitted("item_factors_")
         self._check_n(n)
         rows = check_users(users, self.n_users_)
         excluded = exclusion_rows(exclude, rows, (self.n_users_, self.n_items_))
-        return self._rank(rows, self.user_factors_[rows], self.history_[rows], n, excluded)
+        return self._rank(
+            rows, self.user_factors_[rows], self.history_[rows], n, excluded, anchors
+        )
+
+    def anchor_of(
+        self, users: npt.NDArray[np.int64], items: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int32]:
+        """The anchor :meth:`recommend` gives each (user row, item) pair."""
+        self._check_fitted("item_factors_")
+        rows = check_users(users, self.n_users_)
+        wanted = np.asarray(items, dtype=np.int32).reshape(-1, 1)
+        with threadpool_limits(limits=1, user_api="blas"):
+            found = self._anchors(self.history_[rows], self.user_factors_[rows], wanted)
+        return found[:, 0]
 
     def _rank(
         self,
@@ -99,6 +113,7 @@ class MatrixFactorization(SourceBase):
         history: sp.csr_matrix,
         n: int,
         excluded: sp.csr_matrix | None,
+        anchors: bool = True,
     ) -> Candidates:
         n = min(n, self.n_items_)
         active = np.flatnonzero(np.diff(history.indptr) > 0)
@@ -117,6 +132,10 @@ class MatrixFactorization(SourceBase):
                 )
                 scores = np.where(scores <= _FILTERED, -np.inf, scores).astype(np.float32)
                 items = np.where(np.isfinite(scores), items, -1).astype(np.int32)
-                anchors = self._anchors(history[part], factors[part], items)
-                blocks.append((users[part], items, scores, anchors))
+                anchor = (
+                    self._anchors(history[part], factors[part], items)
+                    if anchors
+                    else np.full(items.shape, -1, dtype=np.int32)
+                )
+                blocks.append((users[part], items, scores, anchor))
         return candidates(self.name, n, blocks)

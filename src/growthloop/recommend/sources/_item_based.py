@@ -71,13 +71,23 @@ class ItemBasedSource(SourceBase):
         n: int,
         *,
         exclude: sp.csr_matrix | None = None,
+        anchors: bool = True,
     ) -> Candidates:
         """The ``n`` best items for each user row; users with no history get none."""
         self._check_fitted("similarity_")
         self._check_n(n)
         rows = check_users(users, self.n_users_)
         excluded = exclusion_rows(exclude, rows, (self.n_users_, self.n_items_))
-        return self._rank(rows, self.history_[rows], min(n, self.n_items_), excluded)
+        return self._rank(rows, self.history_[rows], min(n, self.n_items_), excluded, anchors)
+
+    def anchor_of(
+        self, users: npt.NDArray[np.int64], items: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int32]:
+        """The history item of each user contributing most to the paired item's score."""
+        self._check_fitted("similarity_")
+        rows = check_users(users, self.n_users_)
+        wanted = np.asarray(items, dtype=np.int32).reshape(-1, 1)
+        return strongest_contributors(self.history_[rows], self.similarity_, wanted)[:, 0]
 
     def recommend_history(
         self, history: sp.csr_matrix, n: int, *, exclude: sp.csr_matrix | None = None
@@ -101,6 +111,7 @@ class ItemBasedSource(SourceBase):
         history: sp.csr_matrix,
         n: int,
         excluded: sp.csr_matrix | None,
+        anchors: bool = True,
     ) -> Candidates:
         blocks = []
         step = block_size(self.n_items_)
@@ -110,8 +121,12 @@ class ItemBasedSource(SourceBase):
             if excluded is not None:
                 scores = remove_entries(scores, excluded[first : first + step])
             items, values = top_n_sparse(scores, n)
-            anchors = strongest_contributors(part, self.similarity_, items)
-            blocks.append((users[first : first + step], items, values, anchors))
+            anchor = (
+                strongest_contributors(part, self.similarity_, items)
+                if anchors
+                else np.full(items.shape, -1, dtype=np.int32)
+            )
+            blocks.append((users[first : first + step], items, values, anchor))
         return candidates(self.name, n, blocks)
 
 

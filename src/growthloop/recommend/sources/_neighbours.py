@@ -2,7 +2,9 @@
 
 ``left @ right`` (rows x rows) is never held whole: it is computed a block of rows at a time, each
 block turned into similarities, stripped of each row's similarity to itself and cut to its ``k``
-largest entries, so memory stays near ``BLOCK_CELLS`` cells plus ``rows x k`` kept entries.
+largest entries. A block holds as many rows as keep its multiplications (and so its stored
+products) near ``BLOCK_CELLS``, so memory stays near that plus ``rows x k`` kept entries
+however many columns the product has.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from growthloop.recommend.sources._ranking import BLOCK_CELLS, block_size, top_n_dense
+from growthloop.recommend.sources._ranking import BLOCK_CELLS, top_n_dense
 
 __all__ = ["top_k_neighbours", "top_k_per_row"]
 
@@ -40,10 +42,9 @@ def top_k_neighbours(
     left = sp.csr_matrix(left)
     right = sp.csr_matrix(right)
     size = left.shape[0]
-    step = block_size(right.shape[1], cells)
     blocks = []
-    for first in range(0, size, step):
-        block = sp.csr_matrix(left[first : first + step] @ right)
+    for first, last in _row_blocks(left, right, cells):
+        block = sp.csr_matrix(left[first:last] @ right)
         if similarity is not None:
             block = sp.csr_matrix(similarity(block, first))
         rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
@@ -55,6 +56,25 @@ def top_k_neighbours(
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
 
 
+def _row_blocks(
+    left: sp.csr_matrix, right: sp.csr_matrix, cells: int
+) -> list[tuple[int, int]]:
+    """Consecutive row ranges of ``left`` whose products with ``right`` take about ``cells``
+    multiplications each (at least one row per range)."""
+    pattern = sp.csr_matrix(
+        (np.ones(left.nnz, dtype=np.float64), left.indices, left.indptr), shape=left.shape
+    )
+    work = np.cumsum(pattern @ np.diff(right.indptr).astype(np.float64))
+    ranges = []
+    first = 0
+    while first < left.shape[0]:
+        done = work[first - 1] if first else 0.0
+        last = max(int(np.searchsorted(work, done + cells, side="right")), first + 1)
+        ranges.append((first, min(last, left.shape[0])))
+        first = last
+    return ranges
+
+
 def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """``matrix`` (positive entries, no duplicates) keeping the ``k`` largest of each row; ties
     go to the lower column."""
@@ -62,7 +82,8 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     counts = np.diff(matrix.indptr)
     if counts.size == 0 or counts.max() <= k:
         return matrix
-    if matrix.nnz > _DENSE_SHARE * matrix.shape[0] * matrix.shape[1]:
+    cells = matrix.shape[0] * matrix.shape[1]
+    if matrix.nnz > _DENSE_SHARE * cells and cells <= BLOCK_CELLS:
         columns, values = top_n_dense(matrix.toarray().astype(np.float32, copy=False), k)
         kept = values > 0
         row_of = np.broadcast_to(np.arange(matrix.shape[0])[:, None], columns.shape)

@@ -56,6 +56,7 @@ class _RankedByItemScore(SourceBase):
         n: int,
         *,
         exclude: sp.csr_matrix | None = None,
+        anchors: bool = True,
     ) -> Candidates:
         """The ``n`` most popular items for each user row that ``exclude`` does not rule out."""
         self._check_fitted(self._fitted_attribute)
@@ -70,8 +71,8 @@ class _RankedByItemScore(SourceBase):
             members = np.flatnonzero(groups == group)
             banned = None if excluded is None else excluded[members]
             _fill(self._scores(int(group)), members, banned, items, scores)
-        anchors = np.full(items.shape, -1, dtype=np.int32)
-        return candidates(self.name, n, [(rows, items, scores, anchors)])
+        none = np.full(items.shape, -1, dtype=np.int32)  # popularity has no anchor
+        return candidates(self.name, n, [(rows, items, scores, none)])
 
 
 def _fill(
