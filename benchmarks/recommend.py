@@ -32,14 +32,15 @@ Cases (``--case NAME ...``; default all four, in this order):
     /v1/items/{id}/similar?n=10`` for random items, and ``--requests // 10`` for customers
     named by email (resolved in the analytical store). Target: p99 under 20 ms.
 ``batch``
-    Top 10 for every user of the generated log with a fitted :class:`Recommender`, in batches
-    of ``--batch-size`` as ``build_recommendations`` does: the default pipeline (all
-    ``DEFAULT_SOURCES``) and the fast configurations in ``--fast`` (name=sources/candidates).
-    Where fitting at full size is infeasible (``user_knn``) the pipeline is fitted on a random
-    ``--batch-fit-users`` users of the log with all their interactions; batches run until
-    ``--budget`` seconds and the rest is extrapolated linearly (labelled). One batch is split
-    into recall per source, features, ranker, re-rank and reasons. Target: 1M customers under
-    5 minutes.
+    Top 10 for every user of the generated log with a fitted :class:`Recommender`, as
+    ``recommend build`` does it: batches of ``--batch-size`` recommended by ``--workers``
+    threads (``growthloop.recommend._precompute``). The default pipeline (all
+    ``DEFAULT_SOURCES``) is fitted on every user (``--batch-fit-users N``: on a random N, the
+    time per user projected), then any configurations in ``--fast``
+    (name=sources/candidates[/batch+batch], none by default); batches run until ``--budget``
+    seconds and the rest is extrapolated linearly (labelled). One batch is split into recall per
+    source, features, ranker, re-rank, anchors and reasons. Target: 1M customers under 5
+    minutes.
 
 Data (in ``--folder``; kept and reused by later runs, so pass the same folder): the generated
 log is ``generate_world(WorldSpec(customers, products=items, days))`` read straight from its
@@ -88,10 +89,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GROWTHLOOP_DATASETS", ROOT.parent / "shared" / "datasets"))
 RETAIL = DATASETS / "online_retail" / "Online_Retail.csv.gz"
 CASES = ("sources", "als-overhead", "serving", "batch")
-DEFAULT_FAST = (
-    "fast=buy_again,popular,cooccurrence,als/20/2000+50000",
-    "fastest=buy_again,popular,cooccurrence/10/2000+100000",
-)
+DEFAULT_FAST: tuple[str, ...] = ()  # e.g. "fastest=buy_again,popular,cooccurrence/10"
 
 Task = dict[str, Any]
 Result = dict[str, Any]
@@ -443,7 +441,8 @@ def _batch_breakdown(recommender: Any, rows: npt.NDArray[np.int32]) -> dict[str,
     candidates = []
     for name, source in recommender.sources_.items():
         started = time.perf_counter()
-        candidates.append(source.recommend(rows, recommender.candidates, exclude=exclude))
+        candidates.append(source.recommend(rows, recommender.candidates, exclude=exclude,
+                                           anchors=False))
         steps[f"recall {name}"] = time.perf_counter() - started
     data = recommender.data_
     started = time.perf_counter()
@@ -453,14 +452,18 @@ def _batch_breakdown(recommender: Any, rows: npt.NDArray[np.int32]) -> dict[str,
     features = candidate_features(candidates, train=data.interactions, catalogue=data.catalogue,
                                   statistics=statistics)
     steps["features"] = time.perf_counter() - started
+    steps["candidate rows"] = float(len(features.frame))
     started = time.perf_counter()
     frame = features.frame
-    frame["score"] = recommender.ranker_.rank(features)
-    steps["ranker"] = time.perf_counter() - started
+    frame["score"] = recommender.score(features)
+    steps["ranker (cascade)"] = time.perf_counter() - started
     started = time.perf_counter()
     chosen = rerank(frame, n=10, rules=rules, catalogue=data.catalogue,
                     bought=recommender.bought_)
     steps["re-rank"] = time.perf_counter() - started
+    started = time.perf_counter()
+    chosen = recommender._anchor_chosen(chosen)
+    steps["anchors of the chosen"] = time.perf_counter() - started
     started = time.perf_counter()
     buy_again = recommender.sources_.get("buy_again")
     explain(chosen, catalogue=data.catalogue, item_ids=data.interactions.item_ids,
@@ -482,30 +485,39 @@ def _batch_breakdown(recommender: Any, rows: npt.NDArray[np.int32]) -> dict[str,
 
 def task_batch(task: Task) -> Result:
     from growthloop.recommend import Recommender
+    from growthloop.recommend._precompute import _recommended
 
     data = _load_log(Path(task["log"]))
     total_users = data.interactions.n_users
-    data = _restrict_users(data, task["fit_users"])
+    data = _restrict_users(data, task["fit_users"] or total_users)
     log = data.interactions
     result: Result = {"config": task["config"], "sources": task["sources"],
                       "candidates": task["candidates"], "fit_users": log.n_users,
-                      "entries": len(log), "target_users": total_users}
+                      "entries": len(log), "target_users": total_users,
+                      "workers": task["workers"]}
     started = time.perf_counter()
     recommender = Recommender(sources=tuple(task["sources"]),
                               candidates=task["candidates"]).fit(data)
     result["fit_s"] = time.perf_counter() - started
     result["skipped"] = recommender.skipped_
+    result["ranker_rows"] = recommender.training_rows_
     result["peak_fit_mb"] = peak_mb()
     first = task["batch_sizes"][0]
     result["breakdown_s"] = _batch_breakdown(recommender, np.arange(first, dtype=np.int32))
     fixed = result["breakdown_s"]["features of one user"]
     runs = []
     for batch in task["batch_sizes"]:
-        done = 0
         started = time.perf_counter()
-        while done < log.n_users and time.perf_counter() - started < task["budget"]:
-            rows = np.arange(done, min(done + batch, log.n_users), dtype=np.int32)
-            recommender.recommend(rows, 10)
+
+        def batches(size: int = batch, began: float = started) -> Any:
+            # As recommend build: every user in order, stopped after the budget.
+            for first_row in range(0, log.n_users, size):
+                if time.perf_counter() - began >= task["budget"]:
+                    return
+                yield np.arange(first_row, min(first_row + size, log.n_users), dtype=np.int32)
+
+        done = 0
+        for rows, _chosen in _recommended(recommender, batches(), 10, task["workers"]):
             done += len(rows)
         elapsed = time.perf_counter() - started
         runs.append({"batch_size": batch, "recommended_users": done, "recommend_s": elapsed,
@@ -764,10 +776,9 @@ def run_batch(log: Path, users: int, args: argparse.Namespace) -> list[Result]:
                *_fast_configs(args.fast, args.batch_size)]
     rows = []
     for name, sources, candidates, sizes in configs:
-        fit_users = args.batch_fit_users if "user_knn" in sources else users
         task = {"kind": "batch", "log": str(log), "config": name, "sources": sources,
-                "candidates": candidates, "fit_users": fit_users, "batch_sizes": sizes,
-                "budget": args.budget}
+                "candidates": candidates, "fit_users": args.batch_fit_users,
+                "batch_sizes": sizes, "budget": args.budget, "workers": args.workers}
         result = {"config": name, **_run(task)}
         _say(json.dumps(result))
         rows.append(result)
@@ -843,7 +854,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=2_000)
-    parser.add_argument("--batch-fit-users", type=int, default=100_000)
+    parser.add_argument("--batch-fit-users", type=int, default=None,
+                        help="fit the batch case's pipelines on a random sample of users")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="threads recommending batches, as recommend build")
     parser.add_argument("--fast", nargs="*", default=list(DEFAULT_FAST),
                         help="fast pipelines for the batch case, as name=src,src/candidates")
     parser.add_argument("--data", nargs="+", choices=("retail", "generated"),

@@ -304,3 +304,38 @@ def test_build_can_tune_the_sources_first(tmp_path: Path) -> None:
     assert model.params["candidates"] == 12
     for name, chosen in payload["tuned"].items():
         assert {k: model.params["source_params"][name][k] for k in chosen} == chosen
+
+
+def test_templates_call_recommendations_for_the_customer_messaged(
+    serving: ServingModel, ws: Workspace
+) -> None:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from growthloop.recommend import template_recommendations
+
+    customer = str(serving.users[7])
+    expected = recommendations_for(serving, customer, n=3, open_store=_opener(ws)).items
+    email = ws.analytical.scalar("SELECT email FROM v_customers WHERE canonical_id = ?",
+                                 [customer])
+    template = SandboxedEnvironment(autoescape=True).from_string(
+        "{% for item in recommendations(3) %}{{ item.rank }}. {{ item.name }} "
+        "({{ item.reason }}) [{{ item.item_id }}]\n{% endfor %}"
+    )
+    text = template.render(
+        recommendations=template_recommendations(serving, email, open_store=_opener(ws))
+    )
+    from markupsafe import escape
+
+    assert text.splitlines() == [
+        f"{i.rank}. {escape(i.name)} ({escape(i.reason)}) [{escape(i.item_id)}]"
+        for i in expected
+    ]
+    function = template_recommendations(serving, customer, open_store=_opener(ws))
+    assert [item["item_id"] for item in function()] == [i.item_id for i in expected]
+    function()[0]["name"] = "changed"  # a template cannot alter what later calls get
+    assert function()[0]["name"] == expected[0].name
+    with pytest.raises(ModelError, match=r"recommendations\(0\): n=0 must be a whole number"):
+        function(0)
+    nobody = template_recommendations(serving, "nobody@example.com", open_store=_opener(ws))
+    with pytest.raises(NotFoundError):
+        nobody(3)

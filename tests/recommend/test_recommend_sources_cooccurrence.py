@@ -102,3 +102,19 @@ def test_top_k_per_row_keeps_the_largest(density: float) -> None:
     for row in range(50):
         expected = sorted(dense[row][dense[row] > 0], reverse=True)[:3]
         assert sorted(kept[row][kept[row] > 0], reverse=True) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("density", [0.05, 0.5])
+def test_top_k_per_row_breaks_ties_by_the_lower_column(density: float) -> None:
+    rng = np.random.default_rng(8)
+    matrix = sp.random(200, 120, density=density, random_state=rng, format="csr")
+    matrix.data = np.round(matrix.data * 4) / 4  # many ties, some zeros
+    matrix.data[rng.random(matrix.nnz) < 0.1] *= -1  # and negatives, never kept
+    for k in (1, 3, 7):
+        kept = top_k_per_row(matrix, k)
+        for row in range(matrix.shape[0]):
+            line = matrix.getrow(row)
+            best = sorted(((-v, c) for v, c in zip(line.data, line.indices, strict=True)
+                           if v > 0))[:k]
+            got = kept.getrow(row)
+            assert sorted(got.indices.tolist()) == sorted(c for _, c in best), (k, row)

@@ -58,6 +58,7 @@ from growthloop.recommend._store import (
     catalogue_from_store,
     interactions_from_store,
 )
+from growthloop.recommend._template import TemplateRecommendations, template_recommendations
 from growthloop.recommend._truth import evaluate_against_truth, truth_split
 from growthloop.recommend._tune import (
     DEFAULT_GRIDS,
@@ -97,6 +98,7 @@ __all__ = [
     "ServingModel",
     "SimilarItems",
     "Split",
+    "TemplateRecommendations",
     "TrainingData",
     "Tuning",
     "TuningTrial",
@@ -114,14 +116,15 @@ __all__ = [
     "holdout_split",
     "interactions_from_store",
     "leave_last_basket_out",
-    "random_split",
     "load_serving_model",
+    "random_split",
     "ranking_metrics",
     "read_interactions",
     "reason_sentence",
     "recommendations_for",
     "rerank",
     "similar_items",
+    "template_recommendations",
     "temporal_split",
     "training_frame",
     "truth_split",

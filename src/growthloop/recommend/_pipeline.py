@@ -113,7 +113,7 @@ class Recommender:
         *,
         sources: Sequence[str] = DEFAULT_SOURCES,
         candidates: int = 50,
-        shortlist: int | None = 50,
+        shortlist: int | None = 30,
         validation_days: float = 30.0,
         ranker_users: int | None = 50_000,
         source_params: dict[str, dict[str, Any]] | None = None,
@@ -140,7 +140,7 @@ class Recommender:
         if self.candidates <= 0:
             raise ModelError(f"candidates={self.candidates} must be positive; try 50")
         if self.shortlist is not None and self.shortlist <= 0:
-            raise ModelError(f"shortlist={self.shortlist} must be positive or None; try 50")
+            raise ModelError(f"shortlist={self.shortlist} must be positive or None; try 30")
         if self.ranker_users is not None and self.ranker_users <= 0:
             raise ModelError(
                 f"ranker_users={self.ranker_users} must be positive or None; try 50000"
