@@ -339,3 +339,36 @@ def test_templates_call_recommendations_for_the_customer_messaged(
     nobody = template_recommendations(serving, "nobody@example.com", open_store=_opener(ws))
     with pytest.raises(NotFoundError):
         nobody(3)
+
+
+def test_promoting_another_build_rewrites_the_table_from_it(tmp_path: Path) -> None:
+    world = generate_world(WorldSpec(customers=150, products=30, days=90, seed=5),
+                           tmp_path / "world")
+    w = ("--workspace", str(tmp_path / "ws"))
+    query = ("SELECT canonical_id, rank, item_id, score, reason_code, reason, model_version "
+             "FROM recommendations ORDER BY canonical_id, rank")
+    with Workspace.init(tmp_path / "ws") as ws:
+        for name in ("products", "customers", "orders", "events"):
+            load_file(ws.analytical, name, world.files[name], options_for(name))
+    tables = {}
+    for version, sources, n in ((1, "popular,cooccurrence", "4"), (2, "popular", "2")):
+        code, out, err = _run("recommend", "build", *w, "--n", n, "--sources", sources,
+                              "--candidates", "10", "--json")
+        assert code == 0, (out, err)
+        with Workspace.open(tmp_path / "ws") as ws:
+            tables[version] = ws.analytical.con.execute(query).fetch_df()
+    assert set(tables[1]["model_version"]) == {1} and set(tables[2]["model_version"]) == {2}
+    assert len(tables[1]) == 2 * len(tables[2]) > 0
+    code, out, err = _run("models", "rollback", "recommender", *w, "--json")
+    assert code == 0, (out, err)
+    assert json.loads(out) == {"name": "recommender", "version": 1, "status": "promoted",
+                               "recommendation_rows": len(tables[1])}
+    with Workspace.open(tmp_path / "ws") as ws:
+        pd.testing.assert_frame_equal(ws.analytical.con.execute(query).fetch_df(), tables[1])
+    code, out, _ = _run("models", "promote", "recommender", "2", *w, "--json")
+    assert json.loads(out)["recommendation_rows"] == len(tables[2])
+    with Workspace.open(tmp_path / "ws") as ws:
+        pd.testing.assert_frame_equal(ws.analytical.con.execute(query).fetch_df(), tables[2])
+    # Promoting what the table already holds writes nothing.
+    code, out, _ = _run("models", "promote", "recommender", "2", *w, "--json")
+    assert code == 0 and json.loads(out)["recommendation_rows"] == 0

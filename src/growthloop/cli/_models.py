@@ -24,6 +24,7 @@ from growthloop.predict.registry import (
     promotion_history,
     rollback,
 )
+from growthloop.workspace import Workspace
 
 models_app = typer.Typer(
     help="The model registry: versions, promotion, rollback.", no_args_is_help=True
@@ -159,11 +160,8 @@ def promote_(
     """Make a version the promoted one (used by default); the previous one is retired."""
     with open_workspace(workspace) as ws:
         model = promote(ws.operational, name, version)
-    emit(
-        {"name": model.name, "version": model.version, "status": model.status},
-        as_json,
-        lambda: console.print(f"promoted [bold]{model.name}[/] v{model.version}"),
-    )
+        rows = _sync_recommendations(ws, model)
+    _emit_promotion(model, rows, as_json, "promoted")
 
 
 @models_app.command("rollback", epilog="Example: growthloop models rollback churn")
@@ -176,8 +174,30 @@ def rollback_(
     """Go back to the version that was promoted before the current one."""
     with open_workspace(workspace) as ws:
         model = rollback(ws.operational, name)
-    emit(
-        {"name": model.name, "version": model.version, "status": model.status},
-        as_json,
-        lambda: console.print(f"rolled back [bold]{model.name}[/] to v{model.version}"),
-    )
+        rows = _sync_recommendations(ws, model)
+    _emit_promotion(model, rows, as_json, "rolled back to")
+
+
+def _sync_recommendations(ws: Workspace, model: ModelVersion) -> int | None:
+    """For the recommender, the rows the ``recommendations`` table was rewritten with from the
+    promoted build (0: it already held it); None for other models."""
+    from growthloop.recommend import MODEL_NAME, load_serving_model, republish
+
+    if model.name != MODEL_NAME:
+        return None
+    serving = load_serving_model(operational=ws.operational, models_dir=ws.models_dir)
+    return republish(ws.analytical, serving)
+
+
+def _emit_promotion(model: ModelVersion, rows: int | None, as_json: bool, verb: str) -> None:
+    result: dict[str, Any] = {"name": model.name, "version": model.version,
+                              "status": model.status}
+    if rows is not None:
+        result["recommendation_rows"] = rows
+
+    def render() -> None:
+        console.print(f"{verb} [bold]{model.name}[/] v{model.version}")
+        if rows:
+            console.print(f"recommendations table rewritten from v{model.version}: {rows:,} rows")
+
+    emit(result, as_json, render)

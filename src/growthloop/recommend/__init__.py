@@ -34,6 +34,7 @@ from growthloop.recommend._metrics import RankingMetrics, ranking_metrics
 from growthloop.recommend._pipeline import DEFAULT_SOURCES, Recommender
 from growthloop.recommend._ranker import LearnedRanker, RankerTrainingSet, training_frame
 from growthloop.recommend._reasons import explain, reason_sentence
+from growthloop.recommend._republish import republish
 from growthloop.recommend._rerank import RerankRules, as_candidates, rerank
 from growthloop.recommend._service import (
     EvaluationRun,
@@ -41,6 +42,7 @@ from growthloop.recommend._service import (
     evaluate_workspace,
 )
 from growthloop.recommend._serving import (
+    MODEL_NAME,
     Recommendation,
     ServingCache,
     ServingModel,
@@ -70,6 +72,7 @@ from growthloop.recommend._tune import (
 from growthloop.recommend._update import CustomerUpdate, NewInteraction, update_customer
 
 __all__ = [
+    "MODEL_NAME",
     "CandidateFeatures",
     "Candidates",
     "Catalogue",
@@ -121,6 +124,7 @@ __all__ = [
     "ranking_metrics",
     "read_interactions",
     "reason_sentence",
+    "republish",
     "recommendations_for",
     "rerank",
     "similar_items",
