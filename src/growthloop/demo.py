@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from growthloop._demo_recommend import MIN_PURCHASES, recommend_step
-from growthloop.errors import ConfigError, ModelError
+from growthloop.errors import ConfigError, ConvergenceError, ModelError
 from growthloop.generate import WorldSpec, generate_world
 from growthloop.ingest import LoadSummary, load_file, options_for
-from growthloop.predict.lifetime import score_clv, train_clv
+from growthloop.predict.lifetime import ClvTraining, score_clv, train_clv
 from growthloop.predict.temporal import Target, score_profiles, train_on_profiles
 from growthloop.profile import build_profiles
 from growthloop.report import (
@@ -122,17 +122,25 @@ def _churn(ws: Workspace, seed: int) -> dict[str, Any]:
     }
 
 
+#: The penalizer the demo falls back to when a small world's likelihood has no proper
+#: maximum (the fit drifts to a boundary where the dropout rate is not identified).
+FALLBACK_PENALIZER = 0.001
+
+
 def _clv(ws: Workspace, calibration_end: date) -> dict[str, Any]:
-    """Train the CLV models (holdout after ``calibration_end``) and score every buyer; a world
-    with too few repeat buyers, or whose likelihood has no proper maximum, is reported as
-    skipped."""
+    """Train the CLV models (holdout after ``calibration_end``) and score every buyer. When the
+    unpenalised likelihood has no proper maximum, the models are refitted with a small
+    penalizer, as the error advises, and a note says so; a world with too few repeat buyers,
+    or still no maximum, is reported as skipped."""
+    notes: list[str] = []
     try:
-        trained = train_clv(
-            analytical=ws.analytical,
-            operational=ws.operational,
-            models_dir=ws.models_dir,
-            calibration_end=calibration_end,
-        )
+        try:
+            trained = _train_clv(ws, calibration_end, penalizer=0.0)
+        except ConvergenceError as exc:
+            notes.append(
+                f"unpenalised fit: {exc}; refitted with penalizer={FALLBACK_PENALIZER}"
+            )
+            trained = _train_clv(ws, calibration_end, penalizer=FALLBACK_PENALIZER)
         scored = score_clv(
             analytical=ws.analytical,
             operational=ws.operational,
@@ -155,8 +163,18 @@ def _clv(ws: Workspace, calibration_end: date) -> dict[str, Any]:
         "scored": scored.rows,
         "mean_clv": scored.means["clv"],
         "mean_p_alive": scored.means["p_alive"],
-        "notes": trained.notes,
+        "notes": [*notes, *trained.notes],
     }
+
+
+def _train_clv(ws: Workspace, calibration_end: date, *, penalizer: float) -> ClvTraining:
+    return train_clv(
+        analytical=ws.analytical,
+        operational=ws.operational,
+        models_dir=ws.models_dir,
+        calibration_end=calibration_end,
+        penalizer=penalizer,
+    )
 
 
 def _recommendations(ws: Workspace, world: Path) -> tuple[dict[str, Any], Section | None]:
