@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import numpy.typing as npt
 import scipy.sparse as sp
 
-from growthloop.recommend.sources._ranking import BLOCK_CELLS, top_n_dense
+from growthloop.recommend.sources._ranking import BLOCK_CELLS, top_k_entries, top_n_dense
 
 __all__ = ["top_k_neighbours", "top_k_per_row"]
 
@@ -91,21 +90,9 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
             (values[kept], (row_of[kept], columns[kept])), shape=matrix.shape
         )
     matrix.sort_indices()
-    data, indptr = matrix.data, matrix.indptr
-    # Each long row's k-th largest value (a partial sort of that row only), then: the entries
-    # above it, and of those equal to it the lowest columns, up to k in all.
-    threshold = np.full(len(counts), -np.inf)
-    for row in np.flatnonzero(counts > k):
-        values = data[indptr[row] : indptr[row + 1]]
-        threshold[row] = np.partition(values, len(values) - k)[len(values) - k]
-    rows: npt.NDArray[np.int64] = np.repeat(np.arange(matrix.shape[0]), counts)
-    bound = threshold[rows]
-    above = data > bound
-    tied = data == bound
-    room = k - np.bincount(rows[above], minlength=len(counts))
-    seen = np.cumsum(tied)
-    tie_rank = seen - np.r_[0, seen][indptr[:-1]][rows]
-    keep = np.flatnonzero((above | (tied & (tie_rank <= room[rows]))) & (data > 0))
+    keep = top_k_entries(matrix, k)
+    keep = keep[matrix.data[keep] > 0]
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
     return sp.csr_matrix(
         (matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape
     )

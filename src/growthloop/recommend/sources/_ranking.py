@@ -22,6 +22,7 @@ __all__ = [
     "check_users",
     "exclusion_rows",
     "remove_entries",
+    "top_k_entries",
     "top_n_dense",
     "top_n_sparse",
 ]
@@ -107,18 +108,44 @@ def top_n_sparse(scores: sp.csr_matrix, n: int) -> tuple[
 ]:
     """The ``n`` highest stored entries of each row: items (-1 padded), scores (-inf padded)."""
     scores = sp.csr_matrix(scores)
-    scores.sum_duplicates()  # and sorts the columns, so stable sorts leave ties lowest first
-    rows = _row_of_entries(scores)
-    by_value = np.argsort(-scores.data, kind="stable")
-    order = by_value[np.argsort(rows[by_value], kind="stable")]
-    rank = np.arange(scores.nnz) - scores.indptr[rows[order]]
-    keep = order[rank < n]
-    slot = rank[rank < n]
+    scores.sum_duplicates()  # and sorts the columns, so ties go to the lower column
+    keep = top_k_entries(scores, n)
+    rows = _row_of_entries(scores)[keep]
+    values = scores.data[keep]
+    columns = scores.indices[keep]
+    order = np.lexsort((columns, -values, rows))
+    rows, values, columns = rows[order], values[order], columns[order]
+    slot = np.arange(len(rows)) - np.searchsorted(rows, rows)
     items = np.full((scores.shape[0], n), -1, dtype=np.int32)
-    values = np.full((scores.shape[0], n), -np.inf, dtype=np.float32)
-    items[rows[keep], slot] = scores.indices[keep]
-    values[rows[keep], slot] = scores.data[keep]
-    return items, values
+    best = np.full((scores.shape[0], n), -np.inf, dtype=np.float32)
+    items[rows, slot] = columns
+    best[rows, slot] = values
+    return items, best
+
+
+def top_k_entries(matrix: sp.csr_matrix, k: int) -> npt.NDArray[np.int64]:
+    """Positions (in storage order) of the ``k`` largest stored entries of each row of
+    ``matrix`` (canonical CSR: sorted columns, no duplicates); ties go to the lower column.
+
+    Each long row's k-th largest value is found by a partial sort of that row alone; the entries
+    above it are kept, and of those equal to it the lowest columns, up to k in all.
+    """
+    counts = np.diff(matrix.indptr)
+    if counts.size == 0 or counts.max() <= k:
+        return np.arange(matrix.nnz, dtype=np.int64)
+    data, indptr = matrix.data, matrix.indptr
+    threshold = np.full(len(counts), -np.inf)
+    for row in np.flatnonzero(counts > k):
+        values = data[indptr[row] : indptr[row + 1]]
+        threshold[row] = np.partition(values, len(values) - k)[len(values) - k]
+    rows = _row_of_entries(matrix)
+    bound = threshold[rows]
+    above = data > bound
+    tied = data == bound
+    room = k - np.bincount(rows[above], minlength=len(counts))
+    seen = np.cumsum(tied)
+    tie_rank = seen - np.r_[0, seen][indptr[:-1]][rows]
+    return np.flatnonzero(above | (tied & (tie_rank <= room[rows])))
 
 
 def top_n_dense(scores: npt.NDArray[np.float32], n: int) -> tuple[
