@@ -261,6 +261,11 @@ def case_segments(workspace: str) -> dict[str, Any]:
                     {"type": "trait", "field": "orders", "op": "gte", "value": 1}]}}
     with Workspace.open(Path(workspace)) as ws:
         at = default_as_of(ws.analytical)
+        if ws.analytical.has_table("segment_state"):
+            # A kept workspace measured before: go on from its last evaluation.
+            for row in ws.analytical.rows("SELECT evaluated_at FROM segment_state "
+                                          "WHERE segment_id = ?", [document["id"]]):
+                at = max(at, row["evaluated_at"])
         definition = parse_segment(document)
         version, _, first = create_segment(analytical=ws.analytical,
                                            operational=ws.operational, definition=definition,

@@ -404,3 +404,47 @@ def test_a_changed_referenced_segment_forces_a_full_refresh(
     after = {r["canonical_id"] for r in segment_members(store, "outer", limit=None)[1]}
     assert change.mode == "full"
     assert before and after and not before & after
+
+
+def test_stays_are_closed_by_id_when_hashes_may_collide(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """When the full refresh could not rule out colliding id hashes among the profiled
+    customers (faked here), an update closes stays by hash and id; the result still equals a
+    full rebuild."""
+    _shop(workspace, tmp_path)
+    _load_events(workspace, tmp_path, "views", [
+        _event(1, "C1", "Viewed", T0 - timedelta(hours=1)),
+        _event(2, "C2", "Viewed", T0 - timedelta(hours=30)),
+    ])
+    build_profiles(workspace.analytical, as_of=T0)
+    ops, store = workspace.operational, workspace.analytical
+    resolve = lambda i: get_segment(ops, i)[0]  # noqa: E731
+    condition = {"type": "performed", "event": "Viewed", "at_least": 1, "within_days": 2}
+    incremental = parse_segment(_doc(condition, "inc"))
+    full = parse_segment(_doc(condition, "full"))
+    v_inc, _ = save_segment(store=ops, definition=incremental)
+    v_full, _ = save_segment(store=ops, definition=full)
+    assert refresh_segment(store, incremental, v_inc, resolve, at=T0).members == 2
+    compiled = json.loads(
+        store.scalar("SELECT compiled FROM segment_state WHERE segment_id = 'inc'")
+    )
+    assert compiled["distinct_keys"] is True
+    store.con.execute(
+        "UPDATE segment_state SET compiled = ? WHERE segment_id = 'inc'",
+        [json.dumps({**compiled, "distinct_keys": False})],
+    )
+    at = T0 + timedelta(hours=20)  # C2's view has left the window, C1's has not
+    change = update_segment(store, incremental, v_inc, resolve, at=at)
+    assert (change.mode, change.entered, change.exited, change.members) == (
+        "incremental", 0, 1, 1
+    )
+    refresh_segment(store, full, v_full, resolve, at=at)
+    for segment_id in ("inc", "full"):
+        assert [r["canonical_id"] for r in segment_members(store, segment_id, limit=None)[1]] == [
+            "C1"
+        ]
+    assert store.scalar(
+        "SELECT count(*) FROM segment_membership WHERE segment_id = 'inc' AND exited_at = ?",
+        [at],
+    ) == 1

@@ -2,20 +2,21 @@
 
 ``segment_membership`` keeps one row per stay in a segment (``entered_at``, ``exited_at``; an
 open stay has no ``exited_at``). :func:`refresh_segment` evaluates everyone; :func:`update_segment`
-evaluates only the customers whose membership can have changed since the last evaluation. Event
-conditions are read from their running state (see ``_state``), which an update advances from the
-new loads' events and a small buffer of events entering or leaving the windows (expiry, not a
+evaluates only the customers whose membership can have changed since the last evaluation. Both
+evaluate the segment's per-customer state (see ``_state``: the profile fields it reads, its
+event counts, and whether the customer is a member), which an update advances from the new
+loads' events and a small buffer of events entering or leaving the windows (expiry, not a
 nightly rebuild); the customers whose counts changed, or whose last event crossed a "days ago"
-edge, are the ones re-evaluated.
+edge, are the ones re-evaluated, and only the stays of those who entered or left are written.
 
 Because a customer's membership depends only on that customer's data (see ``_compile``), the
 incremental result equals a full rebuild; a new segment version or a new profile build triggers
 a full refresh.
 
 A full refresh also compiles the SQL an update runs (the event conditions' matching events and
-the members among the evaluated customers, with the evaluation time as a DuckDB variable) and
-keeps it with the segment's state, so an update runs SQL only; the SQL is recompiled whenever
-the segment tree (its references included) changes.
+the members among the evaluated customers' state rows, with the evaluation time as a DuckDB
+variable) and keeps it with the segment's state, so an update runs SQL only; the SQL is
+recompiled whenever the segment tree (its references included) changes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,8 +43,11 @@ from growthloop.segment._state import (
     EventCondition,
     event_conditions,
     events_seen,
+    keep_state,
     matching_sql,
+    new_loads,
     node_key,
+    put_back_state,
     rebuild_state,
     state_counts,
     update_state,
@@ -55,7 +59,7 @@ __all__ = ["MembershipChange", "refresh_segment", "update_segment"]
 Resolver = Any  # Callable[[str], SegmentDefinition]
 
 # Bumped whenever the compiled SQL's shape changes, so kept SQL from older code is not reused.
-_COMPILER = 2
+_COMPILER = 3
 _AT_VARIABLE = "growthloop_segment_at"
 
 
@@ -70,8 +74,11 @@ class _Compiled:
 
     key: str
     matching: dict[str, str]  # event condition key -> matching_sql
-    profile_columns: list[str]  # what the scoped evaluation reads from the profiles
-    scoped: str  # members among _seg_profiles, reading counts from _seg_counts
+    fields: list[str]  # the profile fields the segment reads
+    scoped: str  # members among the state rows in _seg_rows
+    # Whether the ids' hashes are distinct among the state's rows (the profiled customers,
+    # whom every open stay belongs to): then a stay is found by its hash alone.
+    distinct_keys: bool = False
 
     def dumps(self) -> str:
         return json.dumps(self.__dict__)
@@ -102,15 +109,18 @@ def _profiles(store: AnalyticalStore) -> Any:
     return store.ibis.table("profiles")
 
 
-def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any] | None:
+def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any]:
+    """The segment's kept state (``version`` None if there is none), with the profiles'
+    ``as_of`` and the engine's lookup-key canary (see :func:`_conditions_key`): one query."""
     rows = store.rows(
-        "SELECT version, evaluated_at, members, profiles_as_of, evaluated_wall, "
-        "conditions_key, events_seen, compiled "
-        "FROM segment_state "
-        "WHERE segment_id = ?",
+        "SELECT s.version, s.evaluated_at, s.members, s.profiles_as_of, s.evaluated_wall, "
+        "s.conditions_key, s.events_seen, s.compiled, "
+        "(SELECT as_of FROM profiles LIMIT 1) AS current_as_of, "
+        f"{_CANARY} AS canary "
+        "FROM (SELECT 1) LEFT JOIN segment_state s ON s.segment_id = ?",
         [segment_id],
     )
-    return rows[0] if rows else None
+    return rows[0]
 
 
 def _tree_key(definition: SegmentDefinition, resolve: Resolver) -> str:
@@ -132,145 +142,67 @@ def _set_at(store: AnalyticalStore, at: datetime) -> None:
     store.con.execute(f"SET VARIABLE {_AT_VARIABLE} = ?::TIMESTAMP", [at])
 
 
-def _profile_fields(definition: SegmentDefinition, resolve: Resolver) -> set[str]:
+def _profile_fields(definition: SegmentDefinition, resolve: Resolver, profiles: Any) -> list[str]:
     """The profile columns a segment tree reads, following segment references."""
     fields: set[str] = set()
     for node in walk_with_references(definition, resolve):
         if isinstance(node, TraitNode):
+            if node.field not in profiles.columns:
+                raise SegmentError(
+                    f"trait field {node.field!r} is not a profile attribute; use one of "
+                    f"{', '.join(sorted(c for c in profiles.columns if c != 'as_of'))}"
+                )
             fields.add(node.field)
         elif isinstance(node, RfmSegmentNode):
             fields.add("rfm_segment")
-    return fields
+    return sorted(fields)
 
 
-def _context(
-    store: AnalyticalStore,
-    definition: SegmentDefinition,
-    resolve: Resolver,
-    profiles: Any,
-    scoped: bool,
-) -> CompileContext:
-    """How to compile: the evaluation time is a variable, counts come from the state."""
-
-    def state(node: Any) -> Any:
-        return state_counts(store, definition.id, node_key(node), scoped=scoped)
-
-    db = store.ibis
-    clusters = db.table("clusters") if store.has_table("clusters") else None
-    at = _getvariable(_AT_VARIABLE).cast("timestamp")
-    return CompileContext(profiles=profiles, events=db.table("v_events"), at=at, resolve=resolve,
-                          clusters=clusters, state=state)
-
-
-def _members_sql(ctx: CompileContext, definition: SegmentDefinition) -> str:
-    members = compile_members(definition.condition, ctx).intersect(
-        ctx.profiles.select("canonical_id")
-    )
-    return str(ibis.to_sql(members.distinct(), dialect="duckdb"))
-
-
-def _compile(
+def _members_sql(
     store: AnalyticalStore,
     definition: SegmentDefinition,
     resolve: Resolver,
     conditions: list[EventCondition],
-) -> tuple[_Compiled, str]:
-    """Compile a segment tree: what an update will run, and the full evaluation's SQL."""
-    profiles = _profiles(store)
-    full = _members_sql(_context(store, definition, resolve, profiles, False), definition)
-    # The scoped evaluation reads the evaluated customers' profile fields and counts from
-    # temp tables an update fills; compiled here against empty ones of the same shape.
-    columns = ["canonical_id", *sorted(_profile_fields(definition, resolve))]
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    store.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {quoted} FROM profiles LIMIT 0"
-    )
-    store.con.execute(
-        "CREATE OR REPLACE TEMP TABLE _seg_counts "
-        "(node_key VARCHAR, canonical_id VARCHAR, n BIGINT, last_at TIMESTAMP)"
-    )
-    scoped_ctx = _context(store, definition, resolve, store.ibis.table("_seg_profiles"), True)
-    compiled = _Compiled(
-        key=_tree_key(definition, resolve),
-        matching={c.key: matching_sql(store, c) for c in conditions},
-        profile_columns=columns,
-        scoped=_members_sql(scoped_ctx, definition),
-    )
-    return compiled, full
+    table: str,
+) -> str:
+    """SQL of the members among the state rows in ``table``: everything, profile fields and
+    event counts alike, is read from there; the evaluation time is a variable."""
+    db = store.ibis
+    rows = db.table(table)
+    by_key = {c.key: c for c in conditions}
+
+    def state(node: Any) -> Any:
+        return state_counts(rows, by_key[node_key(node)])
+
+    clusters = db.table("clusters") if store.has_table("clusters") else None
+    at = _getvariable(_AT_VARIABLE).cast("timestamp")
+    ctx = CompileContext(profiles=rows, events=db.table("v_events"), at=at, resolve=resolve,
+                         clusters=clusters, state=state)
+    members = compile_members(definition.condition, ctx).intersect(rows.select("canonical_id"))
+    return str(ibis.to_sql(members.distinct(), dialect="duckdb"))
 
 
-def _fields_table(segment_id: str) -> str:
-    """The table holding the profile fields a segment reads, keyed by id hash (``h``)."""
-    return "segment_fields_" + hashlib.sha256(segment_id.encode()).hexdigest()[:16]
+# The engine's hash of a fixed string: lookup keys (``_h``, ``h``) written by another DuckDB
+# version force a full refresh (see ``_conditions_key``).
+_CANARY = "hash('growthloop lookup key')"
 
 
-def _snapshot_fields(store: AnalyticalStore, segment_id: str, compiled: _Compiled) -> None:
-    """Copy the profile fields the segment reads, with each id's hash, for keyed lookups:
-    profiles only change with a new build, which triggers a full refresh (and a new copy)."""
-    quoted = ", ".join(f'"{c}"' for c in compiled.profile_columns)
-    store.con.execute(
-        f"CREATE OR REPLACE TABLE {_fields_table(segment_id)} AS "
-        f"SELECT hash(canonical_id) AS h, {quoted} FROM profiles"
-    )
-
-
-def _evaluate_scoped(
-    store: AnalyticalStore, segment_id: str, compiled: _Compiled, restrict: str
-) -> None:
-    """Members among ``restrict``'s ids into temp table ``_seg_members``: SQL only."""
-    quoted = ", ".join(f'"{c}"' for c in compiled.profile_columns)
-    # The evaluated customers' profile fields, by id hash: a colliding customer comes along
-    # and is evaluated like the others (its counts and open stay are taken by hash too).
-    store.con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _seg_profiles AS SELECT {quoted}
-        FROM {_fields_table(segment_id)} WHERE h IN (SELECT h FROM {restrict})"""
-    )
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {compiled.scoped}")
-
-
-def _conditions_key(store: AnalyticalStore, conditions: list[Any]) -> str:
-    """What the state was built for: the event conditions, and the engine's hash of a fixed
-    string, so lookup keys (``h``) written by another DuckDB version force a full refresh."""
-    canary = store.scalar("SELECT hash('growthloop lookup key')")
+def _conditions_key(conditions: list[Any], canary: int) -> str:
+    """What the state was built for: the event conditions, and the lookup keys' canary."""
     return ",".join(sorted(c.key for c in conditions)) + f"|h={canary}"
 
 
-def _apply(
-    store: AnalyticalStore,
-    segment_id: str,
-    version: int,
-    at: datetime,
-    scope: str | None,
-    conditions_key: str,
-    seen: int,
-    compiled: str,
-    profiles_as_of: datetime | None,
-    previous: int | None = None,
-) -> tuple[int, int, int]:
-    """Record the entries and exits, and the new state. ``previous`` is the member count
-    before an incremental update (None: count the members)."""
+def _apply_full(store: AnalyticalStore, segment_id: str, version: int, at: datetime) -> tuple[
+    int, int, int
+]:
+    """Record the entries and exits against the members in ``_seg_members``; return them and
+    the member count."""
     con = store.con
-    # The open stays among the evaluated customers, read once; entries and exits are the
-    # differences with the new members, both small on an incremental update. There, the
-    # open stays are taken out and put back (closed for those who left): one pass.
-    if scope is None:
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE _seg_open AS SELECT canonical_id, entered_at, version
-            FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL""",
-            [segment_id],
-        )
-    else:
-        # By the ids' hashes (see ``_state``): a colliding customer comes along and is
-        # re-evaluated with its own data, like the others.
-        taken = con.sql(
-            f"""DELETE FROM segment_membership WHERE segment_id = $1 AND exited_at IS NULL
-            AND h IN (SELECT h FROM {scope})
-            RETURNING canonical_id, entered_at, version""",
-            params=[segment_id],
-        ).to_arrow_table()
-        con.register("_seg_taken", taken)
-        con.execute("CREATE OR REPLACE TEMP TABLE _seg_open AS SELECT * FROM _seg_taken")
-        con.unregister("_seg_taken")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _seg_open AS SELECT canonical_id
+        FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL""",
+        [segment_id],
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _seg_enter AS "
         "SELECT canonical_id FROM _seg_members EXCEPT SELECT canonical_id FROM _seg_open"
@@ -279,21 +211,11 @@ def _apply(
         "CREATE OR REPLACE TEMP TABLE _seg_exit AS "
         "SELECT canonical_id FROM _seg_open EXCEPT SELECT canonical_id FROM _seg_members"
     )
-    counted = con.execute(
-        "SELECT (SELECT count(*) FROM _seg_enter), (SELECT count(*) FROM _seg_exit)"
+    entered, exited, members = con.execute(
+        "SELECT (SELECT count(*) FROM _seg_enter), (SELECT count(*) FROM _seg_exit), "
+        "(SELECT count(*) FROM _seg_members)"
     ).fetchall()[0]
-    entered, exited = int(counted[0]), int(counted[1])
-    if scope is not None:
-        con.execute(
-            """INSERT INTO segment_membership
-            (segment_id, canonical_id, entered_at, exited_at, version, h)
-            SELECT ?, o.canonical_id, o.entered_at,
-            CASE WHEN x.canonical_id IS NULL THEN NULL ELSE ?::TIMESTAMP END, o.version,
-            hash(o.canonical_id)
-            FROM _seg_open o LEFT JOIN _seg_exit x USING (canonical_id)""",
-            [segment_id, at],
-        )
-    elif exited:
+    if exited:
         con.execute(
             """UPDATE segment_membership SET exited_at = ? WHERE segment_id = ?
             AND exited_at IS NULL AND canonical_id IN (SELECT canonical_id FROM _seg_exit)""",
@@ -306,20 +228,64 @@ def _apply(
             "SELECT ?, canonical_id, ?, NULL, ?, hash(canonical_id) FROM _seg_enter",
             [segment_id, at, version],
         )
-    if previous is None:
-        members = int(con.execute("SELECT count(*) FROM _seg_members").fetchall()[0][0])
-        for table in ("_seg_open", "_seg_enter", "_seg_exit"):  # large after a full pass
-            con.execute(f"DROP TABLE {table}")
-    else:
-        members = previous + entered - exited
-    con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
+    for table in ("_seg_open", "_seg_enter", "_seg_exit"):  # large after a full pass
+        con.execute(f"DROP TABLE {table}")
+    return int(entered), int(exited), int(members)
+
+
+def _apply_changes(
+    store: AnalyticalStore, segment_id: str, version: int, at: datetime, compiled: _Compiled
+) -> tuple[int, int, int]:
+    """Evaluate the state rows in ``_seg_rows`` with the kept SQL, record who entered and who
+    left, and put the rows back; return the entries, exits and rows evaluated."""
+    con = store.con
+    # Entries and exits are the evaluated customers whose membership flips: both small.
     con.execute(
-        "INSERT INTO segment_state (segment_id, version, evaluated_at, members, profiles_as_of, "
-        "evaluated_wall, conditions_key, events_seen, compiled) "
-        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)",
-        [segment_id, version, at, members, profiles_as_of, conditions_key, seen, compiled],
+        f"""CREATE OR REPLACE TEMP TABLE _seg_change AS
+        SELECT canonical_id, _h, _member AS exits FROM _seg_rows
+        WHERE _member <> coalesce(canonical_id IN (SELECT canonical_id FROM ({compiled.scoped})),
+                                  FALSE)"""
     )
-    return entered, exited, members
+    entered, exited, evaluated = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT exits), count(*) FILTER (WHERE exits), "
+        "(SELECT count(*) FROM _seg_rows) FROM _seg_change"
+    ).fetchall()[0]
+    put_back_state(store, segment_id, "_seg_change")
+    if exited:
+        # By the ids' hashes (an integer probe is several times cheaper than a string one),
+        # and the ids themselves unless the hashes are known to be distinct.
+        exact = (
+            "" if compiled.distinct_keys
+            else "AND canonical_id IN (SELECT canonical_id FROM _seg_change WHERE exits)"
+        )
+        con.execute(
+            f"""UPDATE segment_membership SET exited_at = ? WHERE segment_id = ?
+            AND exited_at IS NULL AND h IN (SELECT _h FROM _seg_change WHERE exits) {exact}""",
+            [at, segment_id],
+        )
+    if entered:
+        con.execute(
+            "INSERT INTO segment_membership "
+            "(segment_id, canonical_id, entered_at, exited_at, version, h) "
+            "SELECT ?, canonical_id, ?, NULL, ?, _h FROM _seg_change WHERE NOT exits",
+            [segment_id, at, version],
+        )
+    return int(entered), int(exited), int(evaluated)
+
+
+def _record(
+    store: AnalyticalStore,
+    segment_id: str,
+    values: dict[str, Any],
+) -> None:
+    """Write the segment's row of ``segment_state`` (``evaluated_wall``: now)."""
+    names = list(values)
+    store.con.execute("DELETE FROM segment_state WHERE segment_id = ?", [segment_id])
+    store.con.execute(
+        f"INSERT INTO segment_state (segment_id, {', '.join(names)}, evaluated_wall) "
+        f"VALUES (?, {', '.join('?' for _ in names)}, now()::TIMESTAMP)",
+        [segment_id, *values.values()],
+    )
 
 
 def refresh_segment(
@@ -334,13 +300,23 @@ def refresh_segment(
     started = time.perf_counter()
     moment = at or _now()
     conditions = event_conditions(definition, resolve)
+    fields = _profile_fields(definition, resolve, _profiles(store))
     with store.transaction():
-        compiled, full = _compile(store, definition, resolve, conditions)
         _set_at(store, moment)
         seen = events_seen(store)
-        rebuild_state(store, definition.id, conditions, compiled.matching, moment)
+        matching = {c.key: matching_sql(store, c) for c in conditions}
+        rebuild_state(store, definition.id, conditions, matching, fields, moment)
+        # What an update runs is compiled against an empty table of the state's shape.
+        store.con.execute("CREATE OR REPLACE TEMP TABLE _seg_rows AS FROM _seg_all LIMIT 0")
+        compiled = _Compiled(
+            key=_tree_key(definition, resolve),
+            matching=matching,
+            fields=fields,
+            scoped=_members_sql(store, definition, resolve, conditions, "_seg_rows"),
+        )
+        full = _members_sql(store, definition, resolve, conditions, "_seg_all")
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {full}")
-        _snapshot_fields(store, definition.id, compiled)
+        compiled = replace(compiled, distinct_keys=keep_state(store, definition.id, "_seg_members"))
         # Lookup keys of stays written by another engine version (see _conditions_key).
         store.con.execute(
             "UPDATE segment_membership SET h = hash(canonical_id) WHERE segment_id = ? "
@@ -348,10 +324,14 @@ def refresh_segment(
             [definition.id],
         )
         evaluated = int(store.scalar("SELECT count(*) FROM profiles"))
-        entered, exited, members = _apply(
-            store, definition.id, version, moment, None, _conditions_key(store, conditions),
-            seen, compiled.dumps(), store.scalar("SELECT as_of FROM profiles LIMIT 1"),
-        )
+        entered, exited, members = _apply_full(store, definition.id, version, moment)
+        store.con.execute("DROP TABLE _seg_members")
+        _record(store, definition.id, {
+            "version": version, "evaluated_at": moment, "members": members,
+            "profiles_as_of": store.scalar("SELECT as_of FROM profiles LIMIT 1"),
+            "conditions_key": _conditions_key(conditions, store.scalar(f"SELECT {_CANARY}")),
+            "events_seen": seen, "compiled": compiled.dumps(),
+        })
     return MembershipChange(
         definition.id,
         version,
@@ -376,15 +356,16 @@ def update_segment(
     """Re-evaluate only the customers whose membership can have changed (see module doc)."""
     started = time.perf_counter()
     moment = at or _now()
-    state = _state(store, definition.id)
-    profiles_as_of = store.scalar("SELECT as_of FROM profiles LIMIT 1")
+    try:
+        state = _state(store, definition.id)
+    except duckdb.CatalogException:
+        _profiles(store)  # says that there are no profiles yet
+        raise
     conditions = event_conditions(definition, resolve)
-    conditions_key = _conditions_key(store, conditions)
     if (
-        state is None
-        or state["version"] != version
-        or state["profiles_as_of"] != profiles_as_of
-        or state["conditions_key"] != conditions_key
+        state["version"] != version
+        or state["profiles_as_of"] != state["current_as_of"]
+        or state["conditions_key"] != _conditions_key(conditions, state["canary"])
         or state["events_seen"] is None
     ):
         # A new definition (or a referenced one) or a new profile build: anyone may have changed.
@@ -402,25 +383,19 @@ def update_segment(
     try:
         with store.transaction():
             _set_at(store, moment)
-            store.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _new_loads AS "
-                "SELECT load_id FROM loads WHERE finished_at >= ?",
-                [state["evaluated_wall"]],
-            )
-            seen = events_seen(store)
+            seen, links = new_loads(store, state["evaluated_wall"])
             update_state(
-                store, definition.id, conditions, compiled.matching, last, moment, "_new_loads",
-                state["events_seen"],
+                store, definition.id, conditions, compiled.matching, last, moment,
+                state["evaluated_wall"], state["events_seen"], links > 0,
             )
+            entered, exited, evaluated = _apply_changes(
+                store, definition.id, version, moment, compiled
+            )
+            members = int(state["members"]) + entered - exited
             store.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _seg_scope AS "
-                "SELECT DISTINCT canonical_id, hash(canonical_id) AS h FROM _state_scope"
-            )
-            evaluated = int(store.scalar("SELECT count(*) FROM _seg_scope"))
-            _evaluate_scoped(store, definition.id, compiled, "_seg_scope")
-            entered, exited, members = _apply(
-                store, definition.id, version, moment, "_seg_scope", conditions_key, seen,
-                compiled.dumps(), profiles_as_of, int(state["members"]),
+                "UPDATE segment_state SET evaluated_at = ?, members = ?, "
+                "evaluated_wall = now()::TIMESTAMP, events_seen = ? WHERE segment_id = ?",
+                [moment, members, seen, definition.id],
             )
     except (duckdb.BinderException, duckdb.CatalogException):
         # What the kept SQL reads is gone (a dropped table or column): start over.

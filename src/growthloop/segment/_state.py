@@ -1,24 +1,32 @@
-"""Running state of a segment's event conditions, updated from deltas instead of rescans.
+"""Per-customer running state of a segment, updated from deltas instead of rescans.
 
-For each event condition (``performed``, ``last_performed``) of a segment, including those of
-the segments it refers to, two tables keep what its evaluation needs, as of the last
-evaluation time ``at``:
+Each segment keeps one state table (:func:`state_table`), one row per profiled customer, which
+holds everything its evaluation reads, as of the last evaluation time ``at``:
 
-- ``segment_node_counts``: per customer, ``n`` matching events in the condition's window
-  (``[at - W, at)``, or all before ``at``) and the latest one before ``at`` (``last_at``);
-- ``segment_node_events``: the matching events that can still change those counts: those in
-  the window (they will expire) and those at or after ``at`` (they will come into view).
+- ``canonical_id`` and its 64-bit hash ``_h`` (the lookup key);
+- the profile fields the segment reads (copied at a full refresh: profiles only change with a
+  new build, which triggers a full refresh);
+- per event condition (``performed``, ``last_performed``, including those of the segments it
+  refers to) with key ``k``: ``_n_k``, the matching events in the condition's window
+  (``[at - W, at)``, or all before ``at``), and ``_last_k``, the latest one counted;
+- ``_member``: whether the customer has an open stay in the segment.
+
+Beside it, ``segment_node_events`` buffers the matching events that can still change a count:
+those in the window (they will expire) and those at or after ``at`` (they will come into view).
 
 Moving from ``last`` to ``at`` with new loads ``L`` changes a customer's count by the events of
 ``L`` in the new window, plus the buffered events coming into view (``[last, at)``), minus the
 buffered events leaving the window (``[last - W, at - W)``). So an update reads the new loads'
 events (the rows after the last evaluation's row number: events are append-only), the small
-buffer (written in time order, so range reads skip most of it) and the counts of the customers
-concerned; it never scans the events table by time. Buffered events that can no longer matter
-are removed on the first update of each day (reads are bounded below, so they do no harm until
-then). Loads that link identities move events between customers: the customers concerned are
-recounted from the events table, the rest stay incremental. The counts equal a recount from
-scratch at ``at`` (tested against the direct compilation).
+buffer (written in time order, so range reads skip most of it) and the state rows of the
+customers concerned, taken out of the state table in one pass by id hash and put back after
+their evaluation; it never scans the events table by time. Buffered events that can no longer
+matter are removed on the first update of each day (reads are bounded below, so they do no harm
+until then). Loads that link identities move events between customers: the customers concerned
+are recounted from the events, the rest stay incremental. Events of customers without a profile
+change no state row: they cannot be members until a new profile build, which rebuilds the
+state. The counts equal a recount from scratch at ``at`` (tested against the direct
+compilation).
 """
 
 from __future__ import annotations
@@ -29,7 +37,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 
 from growthloop.segment._compile import event_matches
 from growthloop.segment._model import (
@@ -44,14 +51,19 @@ __all__ = [
     "EventCondition",
     "event_conditions",
     "events_seen",
+    "keep_state",
     "matching_sql",
+    "new_loads",
+    "put_back_state",
     "rebuild_state",
     "state_counts",
+    "state_table",
     "update_state",
 ]
 
-_COUNTS = "segment_node_counts"
 _BUFFER = "segment_node_events"
+# Where older versions kept the counts; a full refresh clears a segment's rows there.
+_LEGACY_COUNTS = "segment_node_counts"
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,14 @@ class EventCondition:
         if isinstance(self.node, PerformedNode) and self.node.within_days:
             return timedelta(days=self.node.within_days)
         return None
+
+    @property
+    def count_column(self) -> str:
+        return f"_n_{self.key}"
+
+    @property
+    def last_column(self) -> str:
+        return f"_last_{self.key}"
 
     def counted_from(self, at: datetime) -> datetime | None:
         """Start of the counted range at ``at`` (None: from the beginning)."""
@@ -89,13 +109,37 @@ def event_conditions(definition: SegmentDefinition, resolve: Any) -> list[EventC
         if isinstance(node, PerformedNode | LastPerformedNode):
             key = node_key(node)
             out.setdefault(key, EventCondition(key, node))
-    return list(out.values())
+    return [out[key] for key in sorted(out)]
+
+
+def state_table(segment_id: str) -> str:
+    """The name of a segment's state table (see the module docstring)."""
+    return "segment_customers_" + hashlib.sha256(segment_id.encode()).hexdigest()[:16]
 
 
 def events_seen(store: AnalyticalStore) -> int:
     """The row number the next event will get: events are only appended, never deleted (a
     deletion must be followed by a full refresh of the segments)."""
     return int(store.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+
+
+def new_loads(store: AnalyticalStore, since: datetime) -> tuple[int, int]:
+    """:func:`events_seen`, and how many identity links the loads finished since wall-clock
+    time ``since`` added."""
+    seen, unknown, added = store.con.execute(
+        """SELECT (SELECT count(*) FROM events),
+                  count(*) FILTER (WHERE counts ->> 'identity_links' IS NULL),
+                  coalesce(sum(TRY_CAST(counts ->> 'identity_links' AS BIGINT)), 0)
+        FROM loads WHERE finished_at >= ?""",
+        [since],
+    ).fetchall()[0]
+    if unknown:  # older loads did not record it: look at the links
+        added = store.con.execute(
+            "SELECT count(*) FROM identity_links WHERE load_id IN "
+            "(SELECT load_id FROM loads WHERE finished_at >= ?)",
+            [since],
+        ).fetchall()[0][0]
+    return int(seen), int(added)
 
 
 def matching_sql(store: AnalyticalStore, condition: EventCondition) -> str:
@@ -138,17 +182,17 @@ def _recount(
     at: datetime,
     only: str | None,
 ) -> None:
-    """Counts and buffer of ``condition`` (whose :func:`matching_sql` is ``sql``) from the
-    events table (for the ids in ``only``)."""
+    """Counts of ``condition`` (whose :func:`matching_sql` is ``sql``) from the events table
+    (for the ids in table ``only``) into temp table ``_node_counts``, and its buffer."""
     con = store.con
     scope = f"canonical_id IN (SELECT canonical_id FROM {only})" if only else ""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _node_events AS {_matching(sql, scope)}")
     counted, params = _range("timestamp", condition.counted_from(at), at)
     con.execute(
-        f"""INSERT INTO {_COUNTS} (segment_id, node_key, canonical_id, n, last_at, h)
-        SELECT ?, ?, canonical_id, count(*), max(timestamp), hash(canonical_id) FROM _node_events
+        f"""CREATE OR REPLACE TEMP TABLE _node_counts AS
+        SELECT canonical_id, count(*) AS n, max(timestamp) AS last_at FROM _node_events
         WHERE {counted} GROUP BY canonical_id""",
-        [segment_id, condition.key, *params],
+        params,
     )
     con.execute(
         f"""INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_events
@@ -163,126 +207,151 @@ def rebuild_state(
     segment_id: str,
     conditions: list[EventCondition],
     matching: dict[str, str],
+    fields: list[str],
     at: datetime,
 ) -> None:
-    """Recompute the state of every event condition of ``segment_id`` as of ``at``
-    (``matching``: each condition's :func:`matching_sql` by key)."""
-    for table in (_COUNTS, _BUFFER):
-        store.con.execute(f"DELETE FROM {table} WHERE segment_id = ?", [segment_id])
-    for condition in conditions:
+    """Recompute every customer's state as of ``at`` into temp table ``_seg_all`` (the state
+    table's shape, ``_member`` false), and the buffer (``matching``: each condition's
+    :func:`matching_sql` by key; ``fields``: the profile fields the segment reads)."""
+    con = store.con
+    for table in (_LEGACY_COUNTS, _BUFFER):
+        con.execute(f"DELETE FROM {table} WHERE segment_id = ?", [segment_id])
+    columns = ["p.canonical_id", "hash(p.canonical_id) AS _h", *(f'p."{f}"' for f in fields)]
+    joins = []
+    for i, condition in enumerate(conditions):
         _recount(store, segment_id, condition, matching[condition.key], at, None)
+        con.execute(f"ALTER TABLE _node_counts RENAME TO _node_counts_{i}")
+        columns += [
+            f"coalesce(c{i}.n, 0) AS {condition.count_column}",
+            f"c{i}.last_at AS {condition.last_column}",
+        ]
+        joins.append(f"LEFT JOIN _node_counts_{i} c{i} ON c{i}.canonical_id = p.canonical_id")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _seg_all AS SELECT {', '.join(columns)}, "
+        f"FALSE AS _member FROM profiles p {' '.join(joins)}"
+    )
+    for i in range(len(conditions)):
+        con.execute(f"DROP TABLE _node_counts_{i}")
 
 
-def _advance(
+def keep_state(store: AnalyticalStore, segment_id: str, members: str) -> bool:
+    """Write ``_seg_all`` (see :func:`rebuild_state`) as the segment's state table, the ids in
+    table ``members`` marked as members; return whether the rows' ``_h`` are distinct."""
+    table = state_table(segment_id)
+    store.con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE "
+        f"(canonical_id IN (SELECT canonical_id FROM {members}) AS _member) FROM _seg_all"
+    )
+    distinct = store.con.execute(
+        f"SELECT count(DISTINCT _h) = count(*) FROM {table}"
+    ).fetchall()[0][0]
+    store.con.execute("DROP TABLE _seg_all")
+    # Where older versions kept the profile fields.
+    legacy = "segment_fields_" + state_table(segment_id).rsplit("_", 1)[1]
+    store.con.execute(f"DROP TABLE IF EXISTS {legacy}")
+    return bool(distinct)
+
+
+def _delta(
     store: AnalyticalStore,
     segment_id: str,
-    condition: EventCondition,
-    sql: str,
+    conditions: list[EventCondition],
+    matching: dict[str, str],
     last: datetime,
     at: datetime,
     from_row: int,
 ) -> None:
-    """Move one condition's buffer from ``last`` to ``at``, given the events loaded since (from
-    row ``from_row``); its count changes go into ``_state_delta``, the ids concerned into
-    ``_state_scope``."""
+    """Move the buffer from ``last`` to ``at``, given the events loaded since (from row
+    ``from_row``); each customer's count changes go into temp table ``_delta``
+    ``(canonical_id, _h, _dn_i, _dlast_i)``, ``i`` the condition's position."""
     con = store.con
-    seg = [segment_id, condition.key]
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _node_new AS " + _matching(sql, from_row=from_row)
-    )
-    start_now = condition.counted_from(at)
-    # Buffered events coming into view, and new events in the counted range.
-    start_in, p_in = _range("timestamp", max(last, start_now) if start_now else last, at)
-    start_new, p_new = _range("timestamp", start_now, at)
-    parts = [
-        f"SELECT canonical_id, 1 AS dn, timestamp FROM {_BUFFER} "
-        f"WHERE segment_id = ? AND node_key = ? AND {start_in}",
-        f"SELECT canonical_id, 1, timestamp FROM _node_new WHERE {start_new}",
-    ]
-    params: list[Any] = [*seg, *p_in, *p_new]
-    if condition.window is not None:
-        # Buffered events leaving the window.
-        window = condition.window
-        gone, p_gone = _range("timestamp", last - window, min(last, at - window))
-        parts.append(
-            f"SELECT canonical_id, -1, NULL FROM {_BUFFER} "
-            f"WHERE segment_id = ? AND node_key = ? AND {gone}"
+        "CREATE OR REPLACE TEMP TABLE _node_new AS "
+        + " UNION ALL ".join(
+            f"SELECT {i} AS c, * FROM ({_matching(matching[c.key], from_row=from_row)})"
+            for i, c in enumerate(conditions)
         )
-        params += [*seg, *p_gone]
+    )
+    parts: list[str] = []
+    params: list[Any] = []
+    keep: list[str] = []
+    keep_params: list[Any] = []
+    prune: list[str] = []
+    prune_params: list[Any] = []
+    for i, condition in enumerate(conditions):
+        seg = [segment_id, condition.key]
+        start_now = condition.counted_from(at)
+        # Buffered events coming into view, and new events in the counted range.
+        start_in, p_in = _range("timestamp", max(last, start_now) if start_now else last, at)
+        start_new, p_new = _range("timestamp", start_now, at)
+        parts += [
+            f"SELECT {i} AS c, canonical_id, 1 AS dn, timestamp FROM {_BUFFER} "
+            f"WHERE segment_id = ? AND node_key = ? AND {start_in}",
+            f"SELECT c, canonical_id, 1, timestamp FROM _node_new WHERE c = {i} AND {start_new}",
+        ]
+        params += [*seg, *p_in, *p_new]
+        if condition.window is not None:
+            # Buffered events leaving the window.
+            window = condition.window
+            gone, p_gone = _range("timestamp", last - window, min(last, at - window))
+            parts.append(
+                f"SELECT {i}, canonical_id, -1, NULL FROM {_BUFFER} "
+                f"WHERE segment_id = ? AND node_key = ? AND {gone}"
+            )
+            params += [*seg, *p_gone]
+        keep.append(f"WHEN {i} THEN timestamp >= ?")
+        keep_params.append(condition.buffered_from(at))
+        keep_from = condition.buffered_from(at)
+        if keep_from.date() != condition.buffered_from(last).date():
+            # Events before ``keep_from`` can no longer change a count. Every read of the
+            # buffer is bounded below by ``last - W`` or ``last``, so they are harmless until
+            # removed, and are removed once a day: the delete scans the buffer.
+            prune.append("(node_key = ? AND timestamp < ?)")
+            prune_params += [condition.key, keep_from]
+    sums = ", ".join(
+        f"coalesce(sum(dn) FILTER (WHERE c = {i}), 0) AS _dn_{i}, "
+        f"max(timestamp) FILTER (WHERE c = {i}) AS _dlast_{i}"
+        for i in range(len(conditions))
+    )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _node_delta AS
-        SELECT canonical_id, sum(dn) AS dn, max(timestamp) AS last_at
+        f"""CREATE OR REPLACE TEMP TABLE _delta AS
+        SELECT canonical_id, hash(canonical_id) AS _h, {sums}
         FROM ({' UNION ALL '.join(parts)}) GROUP BY canonical_id""",
         params,
     )
-    con.execute(
-        "INSERT INTO _state_delta SELECT ?, canonical_id, dn, last_at FROM _node_delta",
-        [condition.key],
-    )
-    keep_from = condition.buffered_from(at)
-    if keep_from.date() != condition.buffered_from(last).date():
-        # Events before ``keep_from`` can no longer change a count. Every read of the buffer
-        # is bounded below by ``last - W`` or ``last``, so they are harmless until removed, and
-        # are removed once a day: the delete scans the buffer, as costly as the rest together.
+    if prune:
         con.execute(
-            f"DELETE FROM {_BUFFER} WHERE segment_id = ? AND node_key = ? AND timestamp < ?",
-            [*seg, keep_from],
+            f"DELETE FROM {_BUFFER} WHERE segment_id = ? AND ({' OR '.join(prune)})",
+            [segment_id, *prune_params],
         )
+    keys = " ".join(f"WHEN {i} THEN '{c.key}'" for i, c in enumerate(conditions))
     con.execute(
-        f"INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_new "
-        "WHERE timestamp >= ? ORDER BY timestamp",
-        [*seg, condition.buffered_from(at)],
+        f"INSERT INTO {_BUFFER} SELECT ?, CASE c {keys} END, canonical_id, timestamp "
+        f"FROM _node_new WHERE CASE c {' '.join(keep)} END ORDER BY timestamp",
+        [segment_id, *keep_params],
     )
-    con.execute("INSERT INTO _state_scope SELECT canonical_id FROM _node_delta")
-    node = condition.node
-    if isinstance(node, LastPerformedNode) and node.days_ago:
-        # "Last performed before/after D days ago" flips when the last event passes at - D.
-        edge = timedelta(days=node.days_ago)
-        con.execute(
-            f"""INSERT INTO _state_scope SELECT canonical_id FROM {_COUNTS}
-            WHERE segment_id = ? AND node_key = ? AND last_at >= ? AND last_at < ?""",
-            [*seg, last - edge, at - edge],
-        )
 
 
-def _relinked(store: AnalyticalStore, new_loads: str) -> int:
-    """Ids whose events may have moved between customers in the new loads, into ``_relinked``
-    (``canonical_id``: ids to recount) and ``_relinked_old`` (ids to forget); return the count."""
+def _relinked(store: AnalyticalStore, since: datetime) -> None:
+    """Ids whose events may have moved between customers in the loads finished since
+    wall-clock time ``since``, into temp table ``_relinked`` (``canonical_id``)."""
     con = store.con
-    # Loads record how many links they added (older loads did not: look at the links then).
-    unknown, added = con.execute(
-        f"""SELECT count(*) FILTER (WHERE counts ->> 'identity_links' IS NULL),
-                   coalesce(sum(TRY_CAST(counts ->> 'identity_links' AS BIGINT)), 0)
-        FROM loads WHERE load_id IN (SELECT load_id FROM {new_loads})"""
-    ).fetchall()[0]
-    if unknown:
-        added = con.execute(
-            f"SELECT count(*) FROM identity_links "
-            f"WHERE load_id IN (SELECT load_id FROM {new_loads})"
-        ).fetchall()[0][0]
-    if not added:
-        return 0
+    loads = "load_id IN (SELECT load_id FROM loads WHERE finished_at >= ?)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _links AS
-        SELECT left_kind AS kind, left_value AS value FROM identity_links
-        WHERE load_id IN (SELECT load_id FROM {new_loads})
-        UNION SELECT right_kind, right_value FROM identity_links
-        WHERE load_id IN (SELECT load_id FROM {new_loads})"""
+        SELECT left_kind AS kind, left_value AS value FROM identity_links WHERE {loads}
+        UNION SELECT right_kind, right_value FROM identity_links WHERE {loads}""",
+        [since, since],
     )
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _relinked AS
-        SELECT DISTINCT i.canonical_id FROM _links l
-        JOIN identities i ON i.kind = l.kind AND i.value = l.value"""
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _relinked_old AS
-        SELECT canonical_id FROM _relinked
+        f"""CREATE OR REPLACE TEMP TABLE _relinked AS
+        SELECT i.canonical_id FROM _links l
+        JOIN identities i ON i.kind = l.kind AND i.value = l.value
         UNION SELECT 'anon:' || value FROM _links WHERE kind = 'anonymous'
         UNION SELECT value FROM _links WHERE kind = 'customer'
-        UNION SELECT absorbed_id FROM identity_merges
-        WHERE load_id IN (SELECT load_id FROM {new_loads})"""
+        UNION SELECT absorbed_id FROM identity_merges WHERE {loads}""",
+        [since],
     )
-    return int(con.execute("SELECT count(*) FROM _relinked_old").fetchall()[0][0])
 
 
 def update_state(
@@ -292,93 +361,93 @@ def update_state(
     matching: dict[str, str],
     last: datetime,
     at: datetime,
-    new_loads: str,
+    since: datetime,
     from_row: int,
+    relinked: bool,
 ) -> None:
-    """Advance the state from ``last`` to ``at`` given the loads in table ``new_loads``, whose
-    events are those from row ``from_row`` on (``matching``: as for :func:`rebuild_state`).
+    """Advance the state from ``last`` to ``at`` given the loads finished since wall-clock
+    time ``since``, whose events are those from row ``from_row`` on, and which linked
+    identities if ``relinked`` (``matching``: as for :func:`rebuild_state`).
 
-    The ids whose membership may have changed are left in temp table ``_state_scope``, and
-    their counts in ``_seg_counts`` ``(node_key, canonical_id, n, last_at)``.
+    The state rows of the customers whose membership may have changed are taken out of the
+    state table into temp table ``_seg_rows``, with their new counts and their old ``_member``;
+    :func:`put_back_state` puts them back.
     """
     con = store.con
-    con.execute("CREATE OR REPLACE TEMP TABLE _state_scope (canonical_id VARCHAR)")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _state_delta "
-        "(node_key VARCHAR, canonical_id VARCHAR, dn BIGINT, last_at TIMESTAMP)"
-    )
+    table = state_table(segment_id)
+    scope = ["SELECT _h FROM _delta"]
+    params: list[Any] = []
+    if conditions:
+        _delta(store, segment_id, conditions, matching, last, at, from_row)
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _delta (canonical_id VARCHAR, _h UBIGINT)"
+        )
     for condition in conditions:
-        _advance(store, segment_id, condition, matching[condition.key], last, at, from_row)
-    relinked = bool(conditions) and _relinked(store, new_loads) > 0
+        node = condition.node
+        if isinstance(node, LastPerformedNode) and node.days_ago:
+            # "Last performed before/after D days ago" flips when the last event passes at - D.
+            edge = timedelta(days=node.days_ago)
+            scope.append(
+                f"SELECT _h FROM {table} WHERE {condition.last_column} >= ? "
+                f"AND {condition.last_column} < ?"
+            )
+            params += [last - edge, at - edge]
+    relinked = relinked and bool(conditions)
     if relinked:
-        con.execute("INSERT INTO _state_scope SELECT canonical_id FROM _relinked_old")
-    # The counts of the customers concerned are taken out in one pass over the table, updated
-    # and put back; they are also what the evaluation reads (``_seg_counts``).
-    # Looked up by the ids' 64-bit hashes (``h``): an integer probe is several times cheaper
-    # than a string one on a million rows. A colliding customer's counts come out unchanged (no
-    # delta) and go back; its evaluation then reads them like any other's.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _state_keys AS "
-        "SELECT DISTINCT hash(canonical_id) AS h FROM _state_scope"
+        _relinked(store, since)
+        scope.append("SELECT hash(canonical_id) FROM _relinked")
+    # The rows are found by the ids' 64-bit hashes (``_h``): an integer probe is several times
+    # cheaper than a string one on a million rows. A colliding customer comes along with its
+    # own row (the deltas are joined by id) and is evaluated like the others.
+    keys = scope[0] if len(scope) == 1 else f"SELECT DISTINCT _h FROM ({' UNION ALL '.join(scope)})"
+    moved = ", ".join(
+        f"o.{c.count_column} + coalesce(d._dn_{i}, 0) AS {c.count_column}, "
+        f"greatest(o.{c.last_column}, d._dlast_{i}) AS {c.last_column}"
+        for i, c in enumerate(conditions)
     )
-    old = con.sql(
-        f"""DELETE FROM {_COUNTS} WHERE segment_id = $1
-        AND h IN (SELECT h FROM _state_keys)
-        RETURNING node_key, canonical_id, n, last_at""",
-        params=[segment_id],
-    ).to_arrow_table()
-    con.register("_state_old", old)
-    skip = "WHERE canonical_id NOT IN (SELECT canonical_id FROM _relinked_old)" if relinked else ""
+    select = f"SELECT o.* REPLACE ({moved})" if conditions else "SELECT o.*"
+    # Taken out and put back (:func:`put_back_state`): one pass over the table.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _seg_counts AS SELECT * FROM (
-            SELECT coalesce(o.node_key, d.node_key) AS node_key,
-                   coalesce(o.canonical_id, d.canonical_id) AS canonical_id,
-                   coalesce(o.n, 0) + coalesce(d.dn, 0) AS n,
-                   CASE WHEN d.last_at IS NULL OR o.last_at >= d.last_at THEN o.last_at
-                        ELSE d.last_at END AS last_at
-            FROM _state_old o FULL OUTER JOIN (
-                SELECT node_key, canonical_id, sum(dn) AS dn, max(last_at) AS last_at
-                FROM _state_delta GROUP BY node_key, canonical_id) d
-            ON o.node_key = d.node_key AND o.canonical_id = d.canonical_id) {skip}"""
-    )
-    con.unregister("_state_old")
-    # Windowed counts that fell to zero are dropped; all-time counts never fall.
-    windowed = [c.key for c in conditions if c.window is not None]
-    con.execute(
-        f"""INSERT INTO {_COUNTS} (segment_id, node_key, canonical_id, n, last_at, h)
-        SELECT ?, node_key, canonical_id, n, last_at, hash(canonical_id) FROM _seg_counts
-        WHERE n <> 0 OR NOT list_contains(?, node_key)""",
-        [segment_id, windowed],
+        f"""CREATE OR REPLACE TEMP TABLE _seg_rows AS
+        WITH o AS (DELETE FROM {table} WHERE _h IN ({keys}) RETURNING *)
+        {select} FROM o LEFT JOIN _delta d USING (canonical_id)""",
+        params,
     )
     if relinked:
         # Their events moved between customers: recount them from the events.
         con.execute(
             f"DELETE FROM {_BUFFER} WHERE segment_id = ? "
-            "AND canonical_id IN (SELECT canonical_id FROM _relinked_old)",
+            "AND canonical_id IN (SELECT canonical_id FROM _relinked)",
             [segment_id],
         )
         for condition in conditions:
             _recount(store, segment_id, condition, matching[condition.key], at, "_relinked")
-        con.execute(
-            f"""INSERT INTO _seg_counts SELECT node_key, canonical_id, n, last_at FROM {_COUNTS}
-            WHERE segment_id = ? AND canonical_id IN (SELECT canonical_id FROM _relinked)""",
-            [segment_id],
-        )
+            con.execute(
+                f"""UPDATE _seg_rows SET {condition.count_column} = coalesce(r.n, 0),
+                {condition.last_column} = r.last_at
+                FROM (SELECT canonical_id, c.n, c.last_at
+                      FROM _relinked LEFT JOIN _node_counts c USING (canonical_id)) r
+                WHERE _seg_rows.canonical_id = r.canonical_id"""
+            )
+        con.execute("DROP TABLE _node_counts")
 
 
-def state_counts(
-    store: AnalyticalStore, segment_id: str, condition_key: str, *, scoped: bool = False
-) -> Any:
-    """Ibis table ``(canonical_id, n, last_at)`` of one condition's counts: of everyone, or
-    (``scoped``) of the customers an update evaluates, which it left in ``_seg_counts``."""
-    if scoped:
-        counts = store.ibis.table("_seg_counts")
-        counts = counts.filter(counts.node_key == condition_key)
-    else:
-        counts = store.ibis.table(_COUNTS)
-        counts = counts.filter(counts.segment_id == segment_id, counts.node_key == condition_key)
-    # The same (nullable) type as the profiles' ids, for set operations with them.
-    return counts.select(
-        canonical_id=counts.canonical_id.cast(dt.String(nullable=True)), n=counts.n,
-        last_at=counts.last_at,
+def put_back_state(store: AnalyticalStore, segment_id: str, changed: str) -> None:
+    """Put the rows of ``_seg_rows`` back into the state table, with ``_member`` flipped for
+    the ids in table ``changed``."""
+    store.con.execute(
+        f"INSERT INTO {state_table(segment_id)} SELECT * REPLACE "
+        f"(_member <> (canonical_id IN (SELECT canonical_id FROM {changed})) AS _member) "
+        "FROM _seg_rows"
+    )
+
+
+def state_counts(table: Any, condition: EventCondition) -> Any:
+    """Ibis table ``(canonical_id, n, last_at)`` of one condition's counts in ``table`` (the
+    state table's shape)."""
+    return table.select(
+        canonical_id=table.canonical_id,
+        n=table[condition.count_column],
+        last_at=table[condition.last_column],
     )
