@@ -110,3 +110,24 @@ def test_bpr_factors_carry_a_bias_column_and_repeat_with_one_thread() -> None:
     again = BPR(factors=4, iterations=20).fit(DATA)
     assert np.array_equal(again.item_factors_, bpr.item_factors_)
     assert (bpr.recommend(USERS, 3).anchor == -1).all()
+
+
+@pytest.mark.parametrize("banned_share", [0.0, 0.3, 0.9])
+def test_excluded_items_give_the_best_of_the_rest(als: ALS, banned_share: float) -> None:
+    """The exclusion is applied after a wider selection; the result is the brute force's."""
+    rng = np.random.default_rng(2)
+    mask = sp.csr_matrix(rng.random((LOG.n_users, LOG.n_items)) < banned_share)
+    n = 5
+    got = als.recommend(USERS, n, exclude=mask)
+    scores = als.user_factors_ @ als.item_factors_.T
+    scores[mask.toarray()] = -np.inf
+    for user in np.unique(got.user):
+        row = scores[user]
+        allowed = np.flatnonzero(np.isfinite(row))
+        best = allowed[np.argsort(-row[allowed], kind="stable")][:n]
+        mine = got.item[got.user == user]
+        assert list(mine) == list(best), user
+        assert not mask[user, mine].toarray().any()
+    # Users with nothing left get nothing.
+    assert als.recommend(USERS[:2], n, exclude=sp.csr_matrix(np.ones((LOG.n_users,
+                                                                      LOG.n_items)))).user.size == 0

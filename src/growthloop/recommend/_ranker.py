@@ -292,32 +292,33 @@ class LearnedRanker:
                 "of each row"
             )
         screen = self._predict(matrix, trees=self.screen_trees)
-        order = np.lexsort((-screen, group))
+        order = np.lexsort((-screen, group))  # by user, best screened first
         starts = np.r_[True, group[order][1:] != group[order][:-1]]
-        first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
-        kept = np.zeros(len(matrix), dtype=bool)
-        kept[order[np.arange(len(order)) - first < keep]] = True
-        if kept.all():
+        run = np.cumsum(starts) - 1  # each sorted row's user run
+        first = np.flatnonzero(starts)
+        position = np.arange(len(order)) - first[run]
+        if position.max(initial=0) < keep:
             return self._predict(matrix)
+        shortlisted = position < keep
         scores = np.empty(len(matrix), dtype=np.float64)
-        scores[kept] = self._predict(matrix[kept])
-        # Below each user's lowest kept score, in screening order.
-        frame_of = pd.DataFrame({"group": group, "score": scores, "screen": screen, "kept": kept})
-        floor = frame_of[kept].groupby("group")["score"].min()
-        ceiling = frame_of[~kept].groupby("group")["screen"].max()
-        dropped = ~kept
-        user = group[dropped]
-        scores[dropped] = (
-            floor.reindex(user).to_numpy() - 1.0 - (ceiling.reindex(user).to_numpy()
-                                                    - screen[dropped])
-        )
+        scores[order[shortlisted]] = self._predict(matrix[order[shortlisted]])
+        # The rest go below each user's lowest shortlisted score, in screening order: the
+        # first dropped row of a run has that run's highest screening score.
+        floor = np.full(len(first), np.inf)
+        np.minimum.at(floor, run[shortlisted], scores[order[shortlisted]])
+        dropped = ~shortlisted
+        long_runs = np.flatnonzero(np.diff(np.r_[first, len(order)]) > keep)
+        ceiling_of = np.zeros(len(first))
+        ceiling_of[long_runs] = screen[order[first[long_runs] + keep]]
+        rows = order[dropped]
+        scores[rows] = floor[run[dropped]] - 1.0 - (ceiling_of[run[dropped]] - screen[rows])
         return scores
 
     def _predict(
         self, matrix: npt.NDArray[np.float64], trees: int | None = None
     ) -> npt.NDArray[np.float64]:
         scores = self.model_.booster_.predict(
-            matrix, num_iteration=trees, num_threads=self.num_threads
+            np.ascontiguousarray(matrix), num_iteration=trees, num_threads=self.num_threads
         )
         return np.asarray(scores, dtype=np.float64)
 

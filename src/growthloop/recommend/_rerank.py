@@ -379,7 +379,10 @@ def _eligible(
                 f"the bought matrix has {bought.shape[0]} users but the table refers to user "
                 f"{int(user.max())}; build it over the training user_ids"
             )
-        was_bought = _lookup(_pair_index(bought), user, item) > 0
+        # Only the rows of the users at hand: the whole matrix can hold every customer.
+        users = np.unique(user)
+        rows_of = sp.csr_matrix(bought)[users]
+        was_bought = _lookup(_pair_index(rows_of), np.searchsorted(users, user), item) > 0
         if rules.bought == "allow_repeatable":
             repeatable = np.zeros(n_items, dtype=bool)
             repeatable[np.asarray(list(rules.repeatable_items), np.int64)] = True

@@ -97,8 +97,10 @@ def remove_entries(scores: sp.csr_matrix, excluded: sp.csr_matrix | None) -> sp.
     width = np.int64(scores.shape[1])
     keys = _row_of_entries(scores) * width + scores.indices
     banned = _row_of_entries(excluded) * width + excluded.indices
+    banned = np.sort(banned)
+    spot = np.minimum(np.searchsorted(banned, keys), len(banned) - 1)
     scores = scores.copy()
-    scores.data[np.isin(keys, banned)] = 0.0
+    scores.data[banned[spot] == keys] = 0.0
     scores.eliminate_zeros()
     return scores
 
