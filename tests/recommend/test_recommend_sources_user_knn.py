@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from growthloop.errors import ModelError
 from growthloop.recommend import Interactions, TrainingData
 from growthloop.recommend.sources import UserKNN
 
@@ -61,3 +62,20 @@ def test_an_item_links_only_its_heaviest_users_when_capped() -> None:
     expected[1, 0] = exact[1, 0]
     expected[2, 0] = exact[2, 0]
     assert capped == pytest.approx(expected, rel=1e-6)
+
+
+def test_auto_is_exact_when_affordable_and_capped_within_the_budget() -> None:
+    from growthloop.recommend.sources._user_knn import item_cap
+
+    auto = UserKNN().fit(TrainingData(LOG))
+    assert auto.item_cap_ is None
+    exact = UserKNN(max_item_users=None).fit(TrainingData(LOG))
+    assert (auto.neighbours_ != exact.neighbours_).nnz == 0
+    degrees = [1000, 300, 10, 1]
+    assert item_cap(degrees, 1e9) is None  # 1,090,101 multiplications
+    cap = item_cap(degrees, 500_000)
+    cost = sum(d * min(d, cap) for d in degrees)
+    assert cost <= 500_000 < sum(d * min(d, cap + 1) for d in degrees)
+    assert item_cap(degrees, 0) == 1
+    with pytest.raises(ModelError, match="max_item_users"):
+        UserKNN(max_item_users="all").fit(TrainingData(LOG))
