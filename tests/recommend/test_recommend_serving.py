@@ -372,3 +372,26 @@ def test_promoting_another_build_rewrites_the_table_from_it(tmp_path: Path) -> N
     # Promoting what the table already holds writes nothing.
     code, out, _ = _run("models", "promote", "recommender", "2", *w, "--json")
     assert code == 0 and json.loads(out)["recommendation_rows"] == 0
+
+
+def test_cli_update_reranks_a_customer_and_show_serves_it(built, serving: ServingModel) -> None:
+    root, _ = built
+    customer = str(serving.users[20])
+    before = json.loads(_run("recommend", "show", customer, "--n", "5", "-w", str(root),
+                             "--json")[1])
+    items = [str(i) for i in serving.items if str(i) not in
+             {d["item_id"] for d in before["data"]}][:2]
+    code, out, err = _run("recommend", "update", customer, items[0], f"{items[1]}:view", "NOPE",
+                          "--n", "5", "-w", str(root), "--json")
+    assert code == 0, (out, err)
+    body = json.loads(out)
+    assert body["canonical_id"] == customer and body["count"] == 5
+    assert body["interactions_used"] == 2 and body["ignored_items"] == ["NOPE"]
+    assert items[0] not in {d["item_id"] for d in body["data"]}  # bought now: excluded
+    shown = json.loads(_run("recommend", "show", customer, "--n", "5", "-w", str(root),
+                            "--json")[1])
+    assert shown["strategy"] == "updated" and shown["data"] == body["data"]
+    code, _, err = _run("recommend", "update", customer, f"{items[0]}:liked", "-w", str(root))
+    assert code == 1 and "is not ITEM or ITEM:KIND with KIND one of purchase, cart" in err
+    code, _, err = _run("recommend", "update", customer, "NOPE", "-w", str(root))
+    assert code == 1 and "is in the catalogue" in err and "recommend build" in err

@@ -15,6 +15,7 @@ from growthloop.cli import (  # noqa: F401
     _profile,
     _recommend,
     _recommend_serving,
+    _recommend_update,
     _segment,
     _serve,
     _workspace,
