@@ -45,7 +45,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
                               models_dir=ws.models_dir, n=10)
         keys = {
             scope: create_key(store=ws.operational, name=scope, scopes=[scope]).secret
-            for scope in ("read", "write")
+            for scope in ("read", "write", "admin")
         }
     return root / "ws", keys
 
@@ -171,6 +171,34 @@ async def test_an_update_shows_at_once(http, shop) -> None:
     assert [d["item_id"] for d in body["data"]] == [
         r["item_id"] for r in _table(shop[0], customer)
     ]
+
+
+async def test_posted_interactions_rerank_a_customer_at_once(http, shop) -> None:
+    customer, path = "C0000008", "/v1/recommendations/C0000008/interactions"
+    admin = {"Authorization": f"Bearer {shop[1]['admin']}"}
+    first = (await http.get(f"/v1/recommendations/{customer}", headers=_read(shop))).json()
+    bought = first["data"][0]["item_id"]
+    body = {"interactions": [{"item_id": bought}, {"item_id": "NOPE", "kind": "view"}], "n": 5}
+    response = await http.post(path, json=body, headers=admin)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["strategy"] == "updated" and answer["count"] == 5
+    assert answer["interactions_used"] == 1 and answer["ignored_items"] == ["NOPE"]
+    assert bought not in {d["item_id"] for d in answer["data"]}  # bought now: excluded
+    served = (await http.get(f"/v1/recommendations/{customer}?n=5", headers=_read(shop))).json()
+    assert served["data"] == answer["data"]
+    assert [d["item_id"] for d in answer["data"]] == [
+        r["item_id"] for r in _table(shop[0], customer)][:5]
+    assert (await http.post(path, json=body, headers=_read(shop))).status_code == 403
+    bad = await http.post(path, json={"interactions": [{"item_id": "P1", "kind": "liked"}]},
+                          headers=admin)
+    assert bad.status_code == 400
+    assert "interactions[0]" in bad.json()["error"] and "purchase, cart" in bad.json()["error"]
+    empty = await http.post(path, json={"interactions": []}, headers=admin)
+    assert empty.status_code == 400 and "non-empty list" in empty.json()["error"]
+    unknown = await http.post("/v1/recommendations/nobody@example.com/interactions", json=body,
+                              headers=admin)
+    assert unknown.status_code == 404
 
 
 async def test_a_newer_build_is_served_once_promoted_and_a_broken_one_is_not(

@@ -1,5 +1,6 @@
 """``GET /v1/recommendations/{customer_id}`` and ``GET /v1/items/{item_id}/similar``: answers of
-the promoted recommendation build, from memory."""
+the promoted recommendation build, from memory; ``POST
+/v1/recommendations/{customer_id}/interactions``: re-rank a customer with new interactions."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from growthloop.api._deps import JsonBodyDep
 from growthloop.api._errors import ApiError, ErrorBody, json_response
-from growthloop.api._read import ReadKeyDep, analytical_store
+from growthloop.api._read import AdminKeyDep, ReadKeyDep, analytical_store
 from growthloop.errors import ModelError
 from growthloop.recommend import (
+    NewInteraction,
     ServingCache,
     ServingModel,
     recommendations_for,
     similar_items,
+    update_customer,
 )
 from growthloop.recommend._serving import check_n
 
@@ -87,3 +91,57 @@ async def get_similar_items(
         return similar_items(_serving(request), item_id, n=n).to_dict()
 
     return json_response(await run_in_threadpool(answer))
+
+
+_KINDS = ("purchase", "cart", "view", "return")
+
+
+def _new_interactions(body: dict[str, Any]) -> list[NewInteraction]:
+    """``{"interactions": [{"item_id": ..., "kind": ...}, ...]}`` as interactions (400 if not)."""
+    given = body.get("interactions")
+    if not isinstance(given, list) or not given:
+        raise ModelError(
+            'the body needs "interactions": a non-empty list of {"item_id": "P00042", "kind": '
+            '"view"} (kind one of purchase, cart, view, return; default purchase)'
+        )
+    found = []
+    for position, entry in enumerate(given):
+        item = entry.get("item_id") if isinstance(entry, dict) else None
+        kind = entry.get("kind", "purchase") if isinstance(entry, dict) else None
+        if not isinstance(item, str) or not item.strip() or kind not in _KINDS:
+            raise ModelError(
+                f"interactions[{position}] = {entry!r} is not {{\"item_id\": TEXT, \"kind\": "
+                f"KIND}} with KIND one of {', '.join(_KINDS)}"
+            )
+        found.append(NewInteraction(item_id=item.strip(), kind=kind))
+    return found
+
+
+@router.post(
+    "/recommendations/{customer_id}/interactions",
+    summary="Re-rank a customer's recommendations with new interactions",
+    responses={**_ERRORS, 403: {"model": ErrorBody, "description": "The key lacks the admin "
+                                "scope."}},
+)
+async def post_interactions(
+    customer_id: str, body: JsonBodyDep, request: Request, key: AdminKeyDep
+) -> Response:
+    """Fold what the customer did since the build (``{"interactions": [{"item_id": "P00042",
+    "kind": "view"}], "n": 10}``) into their history and re-rank, without retraining: the new
+    list is written to the ``recommendations`` table and served at once by every server of the
+    build. Items the build does not know are listed in ``ignored_items``. Needs the ``admin``
+    scope."""
+    n = check_n(body.data.get("n", 10))
+    interactions = _new_interactions(body.data)
+
+    def work() -> dict[str, Any]:
+        serving = _serving(request)
+        with analytical_store(request, write=True) as analytical:
+            result = update_customer(serving=serving, analytical=analytical,
+                                     customer=customer_id, interactions=interactions)
+        payload = result.to_dict()
+        payload["data"] = payload["data"][:n]
+        payload["count"] = len(payload["data"])
+        return payload
+
+    return json_response(await run_in_threadpool(work))
