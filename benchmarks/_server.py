@@ -1,4 +1,4 @@
-"""Waiting for a server started by a benchmark to answer its health check."""
+"""Servers started by a benchmark: waiting for their health check, stopping them."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the server at {url} did not start within {timeout} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate ``process``, killing it if it has not exited after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

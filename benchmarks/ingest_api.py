@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import orjson
 import uvicorn
-from _server import wait_ready
+from _server import stop, wait_ready
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -132,15 +132,6 @@ def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Pop
     return process
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -173,14 +164,14 @@ def main() -> None:
         try:
             app = _load(f"http://127.0.0.1:{port}", (secret, ""), run="app", **load)
         finally:
-            _stop(server)
+            stop(server)
 
         port = _free_port()
         server = _serve([sys.executable, __file__, "--baseline-server", str(port)], env, port)
         try:
             baseline = _load(f"http://127.0.0.1:{port}", (secret, ""), run="base", **load)
         finally:
-            _stop(server)
+            stop(server)
 
         with Workspace.open(root) as workspace:
             stored = len(read_unflushed(store=workspace.operational, limit=10**9))

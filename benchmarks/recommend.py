@@ -83,7 +83,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from _memory import peak_mb
-from _server import wait_ready
+from _server import stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GROWTHLOOP_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -662,12 +662,7 @@ def _serve_and_measure(folder: Path, built: Result, requests: int, rounds: int) 
                     out["server_peak_mb"] = int(line.split()[1]) / 1024
         return out
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 # --------------------------------------------------------------------------------------------

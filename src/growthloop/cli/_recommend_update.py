@@ -18,10 +18,13 @@ from growthloop.cli._common import (
 from growthloop.cli._recommend import recommend_app
 from growthloop.cli._recommend_serving import _items_table
 from growthloop.errors import ModelError
-from growthloop.recommend import NewInteraction, load_serving_model, update_customer
+from growthloop.recommend import (
+    INTERACTION_KINDS,
+    NewInteraction,
+    load_serving_model,
+    update_customer,
+)
 from growthloop.recommend._serving import check_n
-
-_KINDS = ("purchase", "cart", "view", "return")
 
 
 def _interactions(specs: list[str]) -> list[NewInteraction]:
@@ -29,13 +32,13 @@ def _interactions(specs: list[str]) -> list[NewInteraction]:
     found = []
     for spec in specs:
         item, _, kind = spec.partition(":")
-        kind = kind or "purchase"
-        if not item.strip() or kind not in _KINDS:
+        chosen = next((k for k in INTERACTION_KINDS if k == (kind or "purchase")), None)
+        if not item.strip() or chosen is None:
             raise ModelError(
                 f"interaction {spec!r} is not ITEM or ITEM:KIND with KIND one of "
-                f"{', '.join(_KINDS)}; for example P00042:view"
+                f"{', '.join(INTERACTION_KINDS)}; for example P00042:view"
             )
-        found.append(NewInteraction(item_id=item.strip(), kind=kind))  # type: ignore[arg-type]
+        found.append(NewInteraction(item_id=item.strip(), kind=chosen))
     return found
 
 

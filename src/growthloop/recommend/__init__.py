@@ -69,17 +69,23 @@ from growthloop.recommend._tune import (
     holdout_split,
     tune_sources,
 )
-from growthloop.recommend._update import CustomerUpdate, NewInteraction, update_customer
+from growthloop.recommend._update import (
+    INTERACTION_KINDS,
+    CustomerUpdate,
+    NewInteraction,
+    update_customer,
+)
 
 __all__ = [
+    "DEFAULT_GRIDS",
+    "DEFAULT_SOURCES",
+    "INTERACTION_KINDS",
     "MODEL_NAME",
     "CandidateFeatures",
     "Candidates",
     "Catalogue",
     "CustomerRecommendations",
     "CustomerUpdate",
-    "DEFAULT_GRIDS",
-    "DEFAULT_SOURCES",
     "Evaluation",
     "EvaluationRow",
     "EvaluationRun",
@@ -124,8 +130,8 @@ __all__ = [
     "ranking_metrics",
     "read_interactions",
     "reason_sentence",
-    "republish",
     "recommendations_for",
+    "republish",
     "rerank",
     "similar_items",
     "template_recommendations",

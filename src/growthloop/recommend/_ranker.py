@@ -277,7 +277,8 @@ class LearnedRanker:
                 f"features lack the columns {missing} the ranker was fitted on; build them with "
                 "the same recall sources (source names) as in training"
             )
-        matrix = _numeric(frame[self.feature_names_in_])
+        # Row-major once: LightGBM copies a column-major matrix on every call.
+        matrix = np.ascontiguousarray(_numeric(frame[self.feature_names_in_]))
         if len(matrix) == 0:
             return np.zeros(0, dtype=np.float64)
         trees = self.model_.booster_.num_trees()
@@ -318,7 +319,7 @@ class LearnedRanker:
         self, matrix: npt.NDArray[np.float64], trees: int | None = None
     ) -> npt.NDArray[np.float64]:
         scores = self.model_.booster_.predict(
-            np.ascontiguousarray(matrix), num_iteration=trees, num_threads=self.num_threads
+            matrix, num_iteration=trees, num_threads=self.num_threads
         )
         return np.asarray(scores, dtype=np.float64)
 

@@ -29,10 +29,11 @@ from growthloop.recommend._table import replace_customer_rows
 from growthloop.recommend._updates import append_update
 from growthloop.store import AnalyticalStore
 
-__all__ = ["CustomerUpdate", "NewInteraction", "update_customer"]
+__all__ = ["INTERACTION_KINDS", "CustomerUpdate", "NewInteraction", "update_customer"]
 
 Kind = Literal["purchase", "cart", "view", "return"]
-_KINDS: tuple[Kind, ...] = ("purchase", "cart", "view", "return")
+#: The interaction kinds, in the order errors name them.
+INTERACTION_KINDS: tuple[Kind, ...] = ("purchase", "cart", "view", "return")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def _weight(kind: str, weights: InteractionWeights) -> float:
                "return": weights.returned}
     if kind not in by_kind:
         raise ModelError(
-            f"interaction kind {kind!r} is not known; use one of {', '.join(_KINDS)}"
+            f"interaction kind {kind!r} is not known; use one of {', '.join(INTERACTION_KINDS)}"
         )
     return by_kind[kind]
 

@@ -15,6 +15,7 @@ from growthloop.api._errors import ApiError, ErrorBody, json_response
 from growthloop.api._read import AdminKeyDep, ReadKeyDep, analytical_store
 from growthloop.errors import ModelError
 from growthloop.recommend import (
+    INTERACTION_KINDS,
     NewInteraction,
     ServingCache,
     ServingModel,
@@ -93,9 +94,6 @@ async def get_similar_items(
     return json_response(await run_in_threadpool(answer))
 
 
-_KINDS = ("purchase", "cart", "view", "return")
-
-
 def _new_interactions(body: dict[str, Any]) -> list[NewInteraction]:
     """``{"interactions": [{"item_id": ..., "kind": ...}, ...]}`` as interactions (400 if not)."""
     given = body.get("interactions")
@@ -108,12 +106,13 @@ def _new_interactions(body: dict[str, Any]) -> list[NewInteraction]:
     for position, entry in enumerate(given):
         item = entry.get("item_id") if isinstance(entry, dict) else None
         kind = entry.get("kind", "purchase") if isinstance(entry, dict) else None
-        if not isinstance(item, str) or not item.strip() or kind not in _KINDS:
+        chosen = next((k for k in INTERACTION_KINDS if k == kind), None)
+        if not isinstance(item, str) or not item.strip() or chosen is None:
             raise ModelError(
                 f"interactions[{position}] = {entry!r} is not {{\"item_id\": TEXT, \"kind\": "
-                f"KIND}} with KIND one of {', '.join(_KINDS)}"
+                f"KIND}} with KIND one of {', '.join(INTERACTION_KINDS)}"
             )
-        found.append(NewInteraction(item_id=item.strip(), kind=kind))
+        found.append(NewInteraction(item_id=item.strip(), kind=chosen))
     return found
 
 
