@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from growthloop.errors import ModelError
-from growthloop.recommend import Interactions, TrainingData
+from growthloop.recommend import Interactions, TrainingData, _precompute
 from growthloop.recommend._pipeline import Recommender
 from growthloop.recommend._precompute import TOP_FILES, precompute
 
@@ -56,6 +56,22 @@ def test_threads_give_the_result_of_one(model, tmp_path):
         model.data_.interactions.user_ids)
     assert one.groupby("canonical_id").size().eq(4).all()
     assert (arrays_one["top_items"] >= 0).all()
+
+
+def test_a_large_build_compiles_the_ranker_and_recommends_the_same(model, tmp_path,
+                                                                     monkeypatch):
+    plain, reasons, arrays = _run(model, tmp_path / "plain", 2)
+    assert not hasattr(model.ranker_, "compiled_")
+    monkeypatch.setattr(_precompute, "COMPILE_FROM", model.data_.interactions.n_users)
+    try:
+        compiled, compiled_reasons, compiled_arrays = _run(model, tmp_path / "compiled", 2)
+        assert set(model.ranker_.compiled_) == {None, model.ranker_.screen_trees}
+    finally:
+        model.ranker_.__dict__.pop("compiled_", None)
+    pd.testing.assert_frame_equal(plain.drop(columns="score"), compiled.drop(columns="score"))
+    np.testing.assert_allclose(plain["score"], compiled["score"], rtol=0, atol=1e-9)
+    assert reasons == compiled_reasons
+    np.testing.assert_array_equal(arrays["top_items"], compiled_arrays["top_items"])
 
 
 def test_bad_settings_are_named(model, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,6 +140,41 @@ def test_the_cascade_scores_each_users_shortlist_exactly_and_the_rest_below(fitt
         fitted.rank(table, groups=users, keep=0)
     with pytest.raises(ModelError, match="groups has 3 entries"):
         fitted.rank(table, groups=users[:3], keep=5)
+
+
+def test_the_compiled_forests_score_as_lightgbm_and_are_not_pickled(fitted):
+    sources, _ = _world(seed=2)
+    table = candidate_features(sources, train=TRAIN)
+    users = table.frame["user"].to_numpy()
+    fitted.screen_trees = 10
+    twin = pickle.loads(pickle.dumps(fitted))
+    try:
+        plain, plain_cascade = fitted.rank(table), fitted.rank(table, groups=users, keep=5)
+        assert twin.compile() is twin and set(twin.compiled_) == {10, None}
+        np.testing.assert_allclose(twin.rank(table), plain, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(twin.rank(table, groups=users, keep=5), plain_cascade,
+                                   rtol=0, atol=1e-12)
+        # The compiled code is what scored: it is used, and changing its output shows.
+        twin.compiled_[None] = _Scaled(twin.compiled_[None])
+        np.testing.assert_allclose(twin.rank(table), 2 * plain, rtol=0, atol=1e-12)
+        again = pickle.loads(pickle.dumps(twin))
+    finally:
+        fitted.screen_trees = 20
+    assert not hasattr(again, "compiled_")
+    np.testing.assert_allclose(again.rank(table), plain, rtol=0, atol=1e-12)
+    examples = training_frame(*_world(seed=1), train=TRAIN)
+    twin.fit(examples.features, examples.labels, examples.groups)  # a refit drops the old code
+    assert not hasattr(twin, "compiled_")
+    with pytest.raises(NotFittedError):
+        LearnedRanker().compile()
+
+
+class _Scaled:
+    def __init__(self, forest) -> None:
+        self.forest = forest
+
+    def predict(self, matrix, n_jobs):
+        return 2 * self.forest.predict(matrix, n_jobs=n_jobs)
 
 
 def test_users_without_a_relevant_candidate_are_dropped(fitted):
