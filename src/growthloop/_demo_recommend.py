@@ -28,6 +28,7 @@ from growthloop.recommend._features import purchases
 from growthloop.recommend._pipeline import Recommender, restrict
 from growthloop.recommend._service import workspace_training_data
 from growthloop.recommend._split import temporal_split
+from growthloop.recommend._store import order_line_entries
 from growthloop.recommend._truth import truth_split
 from growthloop.store import AnalyticalStore
 
@@ -86,7 +87,8 @@ def recommend_step(
         If the world is too small or too short to evaluate on.
     """
     data = workspace_training_data(store)
-    split = temporal_split(data.interactions, test_days=TEST_DAYS)
+    split = temporal_split(data.interactions, test_days=TEST_DAYS,
+                           testable=order_line_entries(data.interactions))
     train = restrict(data, split.train)
     models = FittedModels.fit(train, progress=progress)
     held_out = models.evaluate(split, k=TRUE_TOP, bought=("allow", "exclude"))

@@ -152,3 +152,31 @@ def test_split_of_many_users_is_fast_and_consistent() -> None:
     assert kept <= n and len(split.test) > 0
     temporal = temporal_split(log, test_days=30)
     assert len(temporal.train) + len(temporal.test) + temporal.dropped_entries == n
+
+
+# A view (weight 0.1) of the mug by A in the test period, and a view-only last "basket" for B.
+VIEWED = [*LOG, ("A", "lamp", 0.1, 23, "d-A-23"), ("B", "mug", 0.1, 26, "d-B-26")]
+
+
+def test_only_testable_entries_are_test_and_the_rest_of_the_period_is_left_out() -> None:
+    log = _log(VIEWED)
+    lines = np.abs(log.weight) >= 1  # order lines, not views
+    split = temporal_split(log, test_days=6, testable=lines)
+    assert _entries(split.test) == [("A", "mug", 1.0), ("B", "pen", 1.0)]
+    assert all(w != np.float32(0.1) for *_, w in _entries(split.train))
+    plain = temporal_split(log, test_days=6)
+    assert ("A", "lamp", np.float32(0.1)) in _entries(plain.test)
+    with pytest.raises(ModelError, match="no test entry from the cutoff"):
+        temporal_split(log, test_days=6, testable=np.zeros(len(log), dtype=bool))
+    with pytest.raises(ModelError, match="testable must be one boolean per entry"):
+        temporal_split(log, test_days=6, testable=lines[:3])
+
+
+def test_leave_last_basket_out_skips_baskets_that_are_not_testable() -> None:
+    log = _log(VIEWED)
+    lines = np.abs(log.weight) >= 1
+    split = leave_last_basket_out(log, testable=lines)
+    # B's last purchase basket (o7), not the later day of views; A's o5, not the view.
+    assert sorted(_entries(split.test)) == [("A", "mug", 1.0), ("B", "pen", 1.0)]
+    plain = leave_last_basket_out(log)
+    assert ("B", "mug", np.float32(0.1)) in _entries(plain.test)

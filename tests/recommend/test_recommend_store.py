@@ -20,6 +20,7 @@ from growthloop.recommend._store import (
     InteractionWeights,
     catalogue_from_store,
     interactions_from_store,
+    order_line_entries,
 )
 
 PRODUCTS = """product_id,title,description,category,brand,price,tags
@@ -100,6 +101,14 @@ def test_purchases_returns_carts_and_views_with_their_weights(shop: Workspace) -
     # The returned mug cancels C1's purchase of it.
     np.testing.assert_allclose(log.matrix().toarray(), [[0, 1, 0.5, 0], [1.1, 1, 0, 0.1]],
                                rtol=1e-6)
+
+
+def test_order_lines_are_told_from_carts_and_views(shop: Workspace) -> None:
+    log = interactions_from_store(shop.analytical)
+    assert order_line_entries(log).tolist() == [
+        True, True, False, False, False, True, False, True, True, False]
+    with pytest.raises(ModelError, match="order lines and events share the weight 1.0"):
+        order_line_entries(log, InteractionWeights(cart=1.0))
 
 
 def test_only_data_before_as_of(shop: Workspace) -> None:

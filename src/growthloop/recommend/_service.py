@@ -26,7 +26,11 @@ from growthloop.recommend._split import (
     temporal_split,
     validation_split,
 )
-from growthloop.recommend._store import catalogue_from_store, interactions_from_store
+from growthloop.recommend._store import (
+    catalogue_from_store,
+    interactions_from_store,
+    order_line_entries,
+)
 from growthloop.recommend._tune import Tuning, tune_sources
 from growthloop.store import AnalyticalStore
 
@@ -177,15 +181,17 @@ def evaluate_workspace(
 ) -> EvaluationRun:
     """Evaluate on the workspace's purchases, carts and views (see ``_store``): the last
     ``test_days`` days as test (``split="temporal"``) or each customer's last basket
-    (``"last-basket"``); ``tune`` as for :func:`evaluate_files`."""
+    (``"last-basket"``); ``tune`` as for :func:`evaluate_files`. Models learn from all
+    three kinds, but only purchases (net of returns) are relevant in the test part."""
     if split not in SPLITS:
         raise ModelError(f"split={split!r} is not a split; use one of {', '.join(SPLITS)}")
     data = workspace_training_data(store, as_of=as_of)
     interactions = data.interactions
+    lines = order_line_entries(interactions)
     parts = (
-        temporal_split(interactions, test_days=test_days)
+        temporal_split(interactions, test_days=test_days, testable=lines)
         if split == "temporal"
-        else leave_last_basket_out(interactions)
+        else leave_last_basket_out(interactions, testable=lines)
     )
     evaluations, tuning = _evaluate(data, parts, k=k, sources=sources, bought=bought,
                                     tune=tune, tune_metric=tune_metric, progress=progress)

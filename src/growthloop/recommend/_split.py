@@ -74,6 +74,7 @@ def temporal_split(
     *,
     test_days: float | None = None,
     cutoff: datetime | np.datetime64 | None = None,
+    testable: npt.NDArray[np.bool_] | None = None,
 ) -> Split:
     """Entries at or after the cutoff are test; entries before it are train.
 
@@ -86,6 +87,9 @@ def temporal_split(
         latest time in the log.
     cutoff
         The cutoff itself, instead of ``test_days``.
+    testable
+        Per entry, whether it may be a test entry (for example purchases and returns, not
+        views): the others after the cutoff are left out of both parts.
     """
     latest = _latest(interactions, "temporal_split")
     if (test_days is None) == (cutoff is None):
@@ -113,22 +117,48 @@ def temporal_split(
             f"the cutoff {start} leaves no test entries (the latest entry is {latest}); "
             "use an earlier cutoff or more test_days"
         )
-    return _split(interactions, ~is_test, is_test, "temporal", cutoff=start, test_days=test_days)
+    is_train = ~is_test
+    is_test &= _testable(interactions, testable)
+    if not is_test.any():
+        raise ModelError(
+            f"no test entry from the cutoff {start} on may be tested (for a workspace: no "
+            "purchase); use an earlier cutoff or more test_days"
+        )
+    return _split(interactions, is_train, is_test, "temporal", cutoff=start, test_days=test_days)
 
 
-def leave_last_basket_out(interactions: Interactions) -> Split:
+def _testable(
+    interactions: Interactions, testable: npt.NDArray[np.bool_] | None
+) -> npt.NDArray[np.bool_]:
+    if testable is None:
+        return np.ones(len(interactions), dtype=bool)
+    mask = np.asarray(testable)
+    if mask.dtype != np.bool_ or mask.shape != (len(interactions),):
+        raise ModelError(
+            f"testable must be one boolean per entry ({len(interactions)}), got dtype "
+            f"{mask.dtype} and shape {mask.shape}; pass a boolean mask over the log"
+        )
+    return mask
+
+
+def leave_last_basket_out(
+    interactions: Interactions, *, testable: npt.NDArray[np.bool_] | None = None
+) -> Split:
     """Each user's last basket is test; their earlier entries are train.
 
     Only baskets with a positive weight (purchases, not returns) count, and only users with at
-    least two of them are tested. A basket's time is its earliest entry's; the last basket is
-    the latest by time, ties (or no times) broken by the larger basket number (for
-    :meth:`Interactions.from_frame`, the basket first seen later in the frame). A tested user's
-    entries after their last basket's time (a later return, say) are left out of both parts:
-    train must not see the future. Entries with no basket (``-1``) stay in train.
+    least two of them are tested; with ``testable`` (as for :func:`temporal_split`), only
+    baskets of testable entries count, and only those entries are test. A basket's time is its
+    earliest entry's; the last basket is the latest by time, ties (or no times) broken by the
+    larger basket number (for :meth:`Interactions.from_frame`, the basket first seen later in
+    the frame). A tested user's entries after their last basket's time (a later return, say)
+    are left out of both parts: train must not see the future. Entries with no basket (``-1``)
+    stay in train.
     """
     if len(interactions) == 0:
         raise ModelError("leave_last_basket_out got an empty log; pass some interactions")
-    has_basket = (interactions.basket >= 0) & (interactions.weight > 0)
+    allowed = _testable(interactions, testable)
+    has_basket = (interactions.basket >= 0) & (interactions.weight > 0) & allowed
     entries = np.flatnonzero(has_basket)
     if len(entries) == 0:
         raise ModelError(
@@ -160,6 +190,7 @@ def leave_last_basket_out(interactions: Interactions) -> Split:
     test_time[b_user[tested]] = b_time[tested]
     all_user = interactions.user.astype(np.int64)
     is_test = (interactions.basket == test_basket[all_user]) & (test_basket[all_user] >= 0)
+    is_test &= allowed
     later = _seconds(interactions.time) >= test_time[all_user]
     is_train = ~is_test & ~later
     return _split(interactions, is_train, is_test, "last_basket")

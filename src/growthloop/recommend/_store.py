@@ -35,7 +35,12 @@ from growthloop.recommend._candidates import Catalogue
 from growthloop.recommend._interactions import Interactions
 from growthloop.store import AnalyticalStore
 
-__all__ = ["InteractionWeights", "catalogue_from_store", "interactions_from_store"]
+__all__ = [
+    "InteractionWeights",
+    "catalogue_from_store",
+    "interactions_from_store",
+    "order_line_entries",
+]
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,22 @@ def interactions_from_store(
         time=time,
         basket=basket.astype(np.int64),
     )
+
+
+def order_line_entries(
+    interactions: Interactions, weights: InteractionWeights | None = None
+) -> npt.NDArray[np.bool_]:
+    """Which entries of a log read with ``weights`` are order lines (purchases and returns),
+    not cart-adds or views: what an evaluation counts as relevant. Told apart by weight."""
+    weights = weights or InteractionWeights()
+    lines = {weights.purchase, weights.returned} - {0.0}
+    shared = lines & set(weights.event_weights().values())
+    if shared:
+        raise ModelError(
+            f"order lines and events share the weight {sorted(shared)[0]}, so purchases cannot "
+            "be told from cart-adds or views; give events a different weight"
+        )
+    return np.isin(interactions.weight, np.asarray(sorted(lines), dtype=np.float32))
 
 
 def _order_entries(db: Any, weights: InteractionWeights, as_of: datetime | None) -> Any:
