@@ -184,7 +184,8 @@ class LearnedRanker:
         return self
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "compiled_"}  # native code
+        # Native code and the per-stage boosters are rebuilt on use.
+        return {k: v for k, v in self.__dict__.items() if k not in ("compiled_", "_stages")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update({"screen_trees": 20, **state})  # rankers saved before the cascade
@@ -239,7 +240,8 @@ class LearnedRanker:
                 "nothing to learn; use a longer label period or more candidates per user"
             )
         rows = order[np.repeat(kept, sizes)]
-        self.__dict__.pop("compiled_", None)  # compiled from the previous fit
+        for stale in ("compiled_", "_stages"):  # built from the previous fit
+            self.__dict__.pop(stale, None)
         self.model_ = lgb.LGBMRanker(
             objective="lambdarank",
             n_estimators=self.n_estimators,
@@ -353,10 +355,21 @@ class LearnedRanker:
         forest = getattr(self, "compiled_", {}).get(trees)
         if forest is not None:
             return np.asarray(forest.predict(matrix, n_jobs=self.num_threads), dtype=np.float64)
-        scores = self.model_.booster_.predict(
-            matrix, num_iteration=trees, num_threads=self.num_threads
-        )
+        scores = self._stage(trees).predict(matrix, num_threads=self.num_threads)
         return np.asarray(scores, dtype=np.float64)
+
+    def _stage(self, trees: int | None) -> lgb.Booster:
+        """A booster of the first ``trees`` trees (None: all) of its own. LightGBM sets the
+        number of trees to predict with on the booster itself, so threads scoring both stages
+        of the cascade with one booster race (and sometimes score with the other's trees)."""
+        if trees is None or trees >= self.model_.booster_.num_trees():
+            return self.model_.booster_
+        stages: dict[int, lgb.Booster] = self.__dict__.setdefault("_stages", {})
+        if trees not in stages:  # two threads may both build it: either is right
+            stages[trees] = lgb.Booster(
+                model_str=self.model_.booster_.model_to_string(num_iteration=trees)
+            )
+        return stages[trees]
 
     def importance(
         self, kind: Literal["gain", "split"] = "gain"
