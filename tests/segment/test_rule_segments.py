@@ -24,11 +24,9 @@ from growthloop.segment import (
     segment_members,
     update_segment,
 )
-from growthloop.segment import _state as segment_state
 from growthloop.segment._compile import CompileContext, compile_members
 from growthloop.segment._documents import get_segment
 from growthloop.segment._model import SegmentDefinition
-from growthloop.segment._state import recent_table, state_table
 
 T0 = datetime(2024, 3, 1)
 
@@ -230,17 +228,11 @@ def test_semantics(workspace: Workspace, tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("fold_at", [None, 5], ids=["recent-rows", "folded-often"])
-def test_incremental_updates_equal_full_rebuilds(
-    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold_at: int | None
-) -> None:
+def test_incremental_updates_equal_full_rebuilds(workspace: Workspace, tmp_path: Path) -> None:
     """Events arrive in batches while time passes (some dated ahead of the evaluation time, some
     from anonymous visitors later identified); after each batch the incremental update of one
     segment must give exactly the members a full rebuild of its twin gives, and both the members
-    computed straight from the events. Run as is, and with the recent state rows folded into
-    the state table on almost every update."""
-    if fold_at is not None:
-        monkeypatch.setattr(segment_state, "FOLD_AT", fold_at)
+    computed straight from the events."""
     rng = random.Random(7)
     users = [f"C{i}" for i in range(1, 41)]
     anonymous = [f"anon:v{i}" for i in range(1, 9)]
@@ -456,32 +448,3 @@ def test_stays_are_closed_by_id_when_hashes_may_collide(
         "SELECT count(*) FROM segment_membership WHERE segment_id = 'inc' AND exited_at = ?",
         [at],
     ) == 1
-
-
-def test_a_row_found_by_a_colliding_key_rolls_back_to_a_full_refresh(
-    workspace: Workspace, tmp_path: Path
-) -> None:
-    """An update finds state rows by ``_h`` and pairs them with the customers by ``_h`` and
-    ``_h2``. A row with a matching ``_h`` but another ``_h2`` (a 64-bit collision, faked here
-    on C2's row) belongs to someone else: the update writes nothing and refreshes in full."""
-    _shop(workspace, tmp_path)
-    build_profiles(workspace.analytical, as_of=T0)
-    ops, store = workspace.operational, workspace.analytical
-    resolve = lambda i: get_segment(ops, i)[0]  # noqa: E731
-    condition = {"type": "performed", "event": "Viewed", "at_least": 1, "within_days": 2}
-    segment = parse_segment(_doc(condition, "inc"))
-    version, _ = save_segment(store=ops, definition=segment)
-    first = refresh_segment(store, segment, version, resolve, at=T0)
-    store.con.execute(f"UPDATE {state_table('inc')} SET _h2 = _h2 + 1 WHERE canonical_id = 'C2'")
-    later = [_event(91, "C2", "Viewed", T0 + timedelta(hours=1))]
-    _load_events(workspace, tmp_path, "more", later)
-    change = update_segment(store, segment, version, resolve, at=T0 + timedelta(hours=2))
-    assert (change.mode, change.entered) == ("full", 1)
-    assert "C2" in {r["canonical_id"] for r in segment_members(store, "inc", limit=None)[1]}
-    assert change.members == first.members + 1
-    # The full refresh rebuilt the state with the right keys: the next update is incremental
-    # and keeps its changed rows beside the state table.
-    _load_events(workspace, tmp_path, "last", [_event(92, "C4", "Viewed", T0 + timedelta(hours=3))])
-    change = update_segment(store, segment, version, resolve, at=T0 + timedelta(hours=4))
-    assert (change.mode, change.entered) == ("incremental", 1)
-    assert store.scalar(f"SELECT list(canonical_id) FROM {recent_table('inc')}") == ["C4"]

@@ -41,7 +41,6 @@ from growthloop.segment._model import (
 )
 from growthloop.segment._state import (
     EventCondition,
-    KeyCollision,
     event_conditions,
     events_seen,
     keep_state,
@@ -50,7 +49,6 @@ from growthloop.segment._state import (
     node_key,
     put_back_state,
     rebuild_state,
-    recent_table,
     state_counts,
     update_state,
 )
@@ -61,7 +59,7 @@ __all__ = ["MembershipChange", "refresh_segment", "update_segment"]
 Resolver = Any  # Callable[[str], SegmentDefinition]
 
 # Bumped whenever the compiled SQL's shape changes, so kept SQL from older code is not reused.
-_COMPILER = 4
+_COMPILER = 3
 _AT_VARIABLE = "growthloop_segment_at"
 
 
@@ -248,15 +246,11 @@ def _apply_changes(
         WHERE _member <> coalesce(canonical_id IN (SELECT canonical_id FROM ({compiled.scoped})),
                                   FALSE)"""
     )
-    entered, exited, evaluated, unpaired, recent = con.execute(
+    entered, exited, evaluated = con.execute(
         "SELECT count(*) FILTER (WHERE NOT exits), count(*) FILTER (WHERE exits), "
-        "(SELECT count(*) FROM _seg_rows), "
-        "(SELECT count(*) FROM _seg_rows WHERE canonical_id IS NULL), "
-        f"(SELECT count(*) FROM {recent_table(segment_id)}) FROM _seg_change"
+        "(SELECT count(*) FROM _seg_rows) FROM _seg_change"
     ).fetchall()[0]
-    if unpaired:  # see update_state
-        raise KeyCollision(f"two customer ids share a lookup key in segment {segment_id!r}")
-    put_back_state(store, segment_id, "_seg_change", recent=int(recent))
+    put_back_state(store, segment_id, "_seg_change")
     if exited:
         # By the ids' hashes (an integer probe is several times cheaper than a string one),
         # and the ids themselves unless the hashes are known to be distinct.
@@ -392,7 +386,7 @@ def update_segment(
             seen, links = new_loads(store, state["evaluated_wall"])
             update_state(
                 store, definition.id, conditions, compiled.matching, last, moment,
-                state["evaluated_wall"], state["events_seen"], links > 0, compiled.fields,
+                state["evaluated_wall"], state["events_seen"], links > 0,
             )
             entered, exited, evaluated = _apply_changes(
                 store, definition.id, version, moment, compiled
@@ -403,9 +397,8 @@ def update_segment(
                 "evaluated_wall = now()::TIMESTAMP, events_seen = ? WHERE segment_id = ?",
                 [moment, members, seen, definition.id],
             )
-    except (duckdb.BinderException, duckdb.CatalogException, KeyCollision):
-        # What the kept SQL reads is gone (a dropped table or column), or two ids share a
-        # lookup key (rolled back, see ``_state``): start over.
+    except (duckdb.BinderException, duckdb.CatalogException):
+        # What the kept SQL reads is gone (a dropped table or column): start over.
         return refresh_segment(store, definition, version, resolve, at=moment)
     return MembershipChange(
         definition.id,

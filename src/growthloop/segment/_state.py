@@ -3,8 +3,7 @@
 Each segment keeps one state table (:func:`state_table`), one row per profiled customer, which
 holds everything its evaluation reads, as of the last evaluation time ``at``:
 
-- ``canonical_id`` and two 64-bit hashes of it, ``_h`` and ``_h2`` (the lookup key, see
-  :func:`lookup_keys`);
+- ``canonical_id`` and its 64-bit hash ``_h`` (the lookup key);
 - the profile fields the segment reads (copied at a full refresh: profiles only change with a
   new build, which triggers a full refresh);
 - per event condition (``performed``, ``last_performed``, including those of the segments it
@@ -20,12 +19,8 @@ Moving from ``last`` to ``at`` with new loads ``L`` changes a customer's count b
 buffered events leaving the window (``[last - W, at - W)``). So an update reads the new loads'
 events (the rows after the last evaluation's row number: events are append-only), the small
 buffer (written in time order, so range reads skip most of it) and the state rows of the
-customers concerned; it never scans the events table by time. The state table is written by a
-full refresh and then only read: an update writes the rows it changed to a small table of
-recent rows beside it (:func:`recent_table`), which takes precedence, so an update reads the
-big table once by key (its numbers only: the compressed id strings, the costliest column to
-read, come with the keys) and never rewrites it; the recent rows are folded into the state
-table when they pass :data:`FOLD_AT` rows. Buffered events that can no longer
+customers concerned, taken out of the state table in one pass by id hash and put back after
+their evaluation; it never scans the events table by time. Buffered events that can no longer
 matter are removed on the first update of each day (reads are bounded below, so they do no harm
 until then). Loads that link identities move events between customers: the customers concerned
 are recounted from the events, the rest stay incremental. Events of customers without a profile
@@ -43,7 +38,6 @@ from typing import Any
 
 import ibis
 
-from growthloop.errors import GrowthloopError
 from growthloop.segment._compile import event_matches
 from growthloop.segment._model import (
     LastPerformedNode,
@@ -54,34 +48,22 @@ from growthloop.segment._model import (
 from growthloop.store import AnalyticalStore
 
 __all__ = [
-    "FOLD_AT",
     "EventCondition",
-    "KeyCollision",
     "event_conditions",
     "events_seen",
     "keep_state",
-    "lookup_keys",
     "matching_sql",
     "new_loads",
     "put_back_state",
     "rebuild_state",
-    "recent_table",
-    "state_columns",
     "state_counts",
     "state_table",
     "update_state",
 ]
 
 _BUFFER = "segment_node_events"
-#: Recent rows folded into the state table past this many (a rewrite of the state table,
-#: about the cost of a few hundred updates, so it stays a small share of them).
-FOLD_AT = 100_000
 # Where older versions kept the counts; a full refresh clears a segment's rows there.
 _LEGACY_COUNTS = "segment_node_counts"
-
-
-class KeyCollision(GrowthloopError):
-    """Two customer ids share a 64-bit lookup key ``_h`` (see :func:`lookup_keys`)."""
 
 
 @dataclass(frozen=True)
@@ -115,19 +97,6 @@ class EventCondition:
         return at - self.window if self.window is not None else at
 
 
-def lookup_keys(column: str) -> str:
-    """SQL of the lookup key of the ids in ``column``: two 64-bit hashes, ``_h`` and ``_h2``
-    (of the id and of the id with a suffix). A state row is paired with a customer by both,
-    so another id matches it only if both hashes collide (about 2^-128 a pair)."""
-    return f"hash({column}) AS _h, hash({column} || '#') AS _h2"
-
-
-def state_columns(fields: list[str], conditions: list[EventCondition]) -> list[str]:
-    """The state table's columns, in order (quoted where they are profile fields)."""
-    counts = [x for c in conditions for x in (c.count_column, c.last_column)]
-    return ["canonical_id", "_h", "_h2", *(f'"{f}"' for f in fields), *counts, "_member"]
-
-
 def node_key(node: PerformedNode | LastPerformedNode) -> str:
     """A stable key of an event condition: the hash of what it selects and counts."""
     return hashlib.sha256(node.model_dump_json().encode()).hexdigest()[:16]
@@ -146,21 +115,6 @@ def event_conditions(definition: SegmentDefinition, resolve: Any) -> list[EventC
 def state_table(segment_id: str) -> str:
     """The name of a segment's state table (see the module docstring)."""
     return "segment_customers_" + hashlib.sha256(segment_id.encode()).hexdigest()[:16]
-
-
-def recent_table(segment_id: str) -> str:
-    """The name of the table of a segment's state rows changed since the state table was
-    written (see the module docstring)."""
-    return "segment_recent_" + hashlib.sha256(segment_id.encode()).hexdigest()[:16]
-
-
-def _current(segment_id: str) -> str:
-    """SQL of the current state: the recent rows, and the state table's others."""
-    base, recent = state_table(segment_id), recent_table(segment_id)
-    return (
-        f"(SELECT * FROM {recent} UNION ALL SELECT * FROM {base} b WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {recent} r WHERE r._h = b._h AND r._h2 = b._h2))"
-    )
 
 
 def events_seen(store: AnalyticalStore) -> int:
@@ -262,7 +216,7 @@ def rebuild_state(
     con = store.con
     for table in (_LEGACY_COUNTS, _BUFFER):
         con.execute(f"DELETE FROM {table} WHERE segment_id = ?", [segment_id])
-    columns = ["p.canonical_id", lookup_keys("p.canonical_id"), *(f'p."{f}"' for f in fields)]
+    columns = ["p.canonical_id", "hash(p.canonical_id) AS _h", *(f'p."{f}"' for f in fields)]
     joins = []
     for i, condition in enumerate(conditions):
         _recount(store, segment_id, condition, matching[condition.key], at, None)
@@ -288,9 +242,6 @@ def keep_state(store: AnalyticalStore, segment_id: str, members: str) -> bool:
         f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE "
         f"(canonical_id IN (SELECT canonical_id FROM {members}) AS _member) FROM _seg_all"
     )
-    store.con.execute(
-        f"CREATE OR REPLACE TABLE {recent_table(segment_id)} AS FROM {table} LIMIT 0"
-    )
     distinct = store.con.execute(
         f"SELECT count(DISTINCT _h) = count(*) FROM {table}"
     ).fetchall()[0][0]
@@ -312,7 +263,7 @@ def _delta(
 ) -> None:
     """Move the buffer from ``last`` to ``at``, given the events loaded since (from row
     ``from_row``); each customer's count changes go into temp table ``_delta``
-    ``(canonical_id, _h, _h2, _dn_i, _dlast_i)``, ``i`` the condition's position."""
+    ``(canonical_id, _h, _dn_i, _dlast_i)``, ``i`` the condition's position."""
     con = store.con
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _node_new AS "
@@ -364,7 +315,7 @@ def _delta(
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _delta AS
-        SELECT canonical_id, {lookup_keys("canonical_id")}, {sums}
+        SELECT canonical_id, hash(canonical_id) AS _h, {sums}
         FROM ({' UNION ALL '.join(parts)}) GROUP BY canonical_id""",
         params,
     )
@@ -413,27 +364,24 @@ def update_state(
     since: datetime,
     from_row: int,
     relinked: bool,
-    fields: list[str],
 ) -> None:
     """Advance the state from ``last`` to ``at`` given the loads finished since wall-clock
     time ``since``, whose events are those from row ``from_row`` on, and which linked
-    identities if ``relinked`` (``matching`` and ``fields``: as for :func:`rebuild_state`).
+    identities if ``relinked`` (``matching``: as for :func:`rebuild_state`).
 
-    The current state rows of the customers whose membership may have changed go into temp
-    table ``_seg_rows``, with their new counts and their old ``_member``;
-    :func:`put_back_state` writes them to the recent rows. A row found by ``_h`` that belongs
-    to none of the customers concerned (see :func:`lookup_keys`) has no ``canonical_id``
-    there: the caller must then raise :class:`KeyCollision`, roll back and refresh in full.
+    The state rows of the customers whose membership may have changed are taken out of the
+    state table into temp table ``_seg_rows``, with their new counts and their old ``_member``;
+    :func:`put_back_state` puts them back.
     """
     con = store.con
-    base, recent = state_table(segment_id), recent_table(segment_id)
-    scope = ["SELECT canonical_id, _h, _h2 FROM _delta"]
+    table = state_table(segment_id)
+    scope = ["SELECT _h FROM _delta"]
     params: list[Any] = []
     if conditions:
         _delta(store, segment_id, conditions, matching, last, at, from_row)
     else:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _delta (canonical_id VARCHAR, _h UBIGINT, _h2 UBIGINT)"
+            "CREATE OR REPLACE TEMP TABLE _delta (canonical_id VARCHAR, _h UBIGINT)"
         )
     for condition in conditions:
         node = condition.node
@@ -441,45 +389,30 @@ def update_state(
             # "Last performed before/after D days ago" flips when the last event passes at - D.
             edge = timedelta(days=node.days_ago)
             scope.append(
-                f"SELECT canonical_id, _h, _h2 FROM {_current(segment_id)} "
-                f"WHERE {condition.last_column} >= ? AND {condition.last_column} < ?"
+                f"SELECT _h FROM {table} WHERE {condition.last_column} >= ? "
+                f"AND {condition.last_column} < ?"
             )
             params += [last - edge, at - edge]
     relinked = relinked and bool(conditions)
     if relinked:
         _relinked(store, since)
-        scope.append(f"SELECT canonical_id, {lookup_keys('canonical_id')} FROM _relinked")
-    keys = scope[0]
-    if len(scope) > 1:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _seg_keys AS "
-            f"SELECT DISTINCT * FROM ({' UNION ALL '.join(scope)})",
-            params,
-        )
-        keys = "SELECT * FROM _seg_keys"
+        scope.append("SELECT hash(canonical_id) FROM _relinked")
+    # The rows are found by the ids' 64-bit hashes (``_h``): an integer probe is several times
+    # cheaper than a string one on a million rows. A colliding customer comes along with its
+    # own row (the deltas are joined by id) and is evaluated like the others.
+    keys = scope[0] if len(scope) == 1 else f"SELECT DISTINCT _h FROM ({' UNION ALL '.join(scope)})"
     moved = ", ".join(
         f"o.{c.count_column} + coalesce(d._dn_{i}, 0) AS {c.count_column}, "
         f"greatest(o.{c.last_column}, d._dlast_{i}) AS {c.last_column}"
         for i, c in enumerate(conditions)
     )
-    replaced = f" REPLACE ({moved})" if conditions else ""
-    # The rows are found by ``_h`` (one pass over that column of the state table, then its
-    # other numbers for the rows found), a recent row before the state table's, and paired
-    # with the customers by ``_h`` and ``_h2``. A row found by ``_h`` that pairs with no
-    # customer belongs to another id (a 64-bit collision): it is left without an id, and the
-    # caller stops before writing anything (:class:`KeyCollision`).
-    numbers = ", ".join(state_columns(fields, conditions)[1:])
-    found = f"_h IN (SELECT _h FROM ({keys}))"
+    select = f"SELECT o.* REPLACE ({moved})" if conditions else "SELECT o.*"
+    # Taken out and put back (:func:`put_back_state`): one pass over the table.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _seg_rows AS
-        WITH found AS (
-            SELECT 1 AS _recent, {numbers} FROM {recent} WHERE {found}
-            UNION ALL SELECT 0, {numbers} FROM {base} WHERE {found}),
-        latest AS (SELECT * EXCLUDE (_recent) FROM found
-                   QUALIFY row_number() OVER (PARTITION BY _h, _h2 ORDER BY _recent DESC) = 1)
-        SELECT k.canonical_id, o.*{replaced} FROM latest o
-        LEFT JOIN ({keys}) k ON k._h = o._h AND k._h2 = o._h2
-        LEFT JOIN _delta d ON d.canonical_id = k.canonical_id"""
+        WITH o AS (DELETE FROM {table} WHERE _h IN ({keys}) RETURNING *)
+        {select} FROM o LEFT JOIN _delta d USING (canonical_id)""",
+        params,
     )
     if relinked:
         # Their events moved between customers: recount them from the events.
@@ -500,24 +433,14 @@ def update_state(
         con.execute("DROP TABLE _node_counts")
 
 
-def put_back_state(
-    store: AnalyticalStore, segment_id: str, changed: str, *, recent: int
-) -> None:
-    """Write the rows of ``_seg_rows`` to the recent rows (replacing theirs: every recent row
-    with one of their ``_h`` is theirs, or there was a collision), with ``_member`` flipped
-    for the ids in table ``changed``; fold the recent rows (``recent`` of them before) into
-    the state table once there are more than :data:`FOLD_AT`."""
-    con = store.con
-    base, table = state_table(segment_id), recent_table(segment_id)
-    con.execute(f"DELETE FROM {table} WHERE _h IN (SELECT _h FROM _seg_rows)")
-    con.execute(
-        f"INSERT INTO {table} BY NAME SELECT * REPLACE "
+def put_back_state(store: AnalyticalStore, segment_id: str, changed: str) -> None:
+    """Put the rows of ``_seg_rows`` back into the state table, with ``_member`` flipped for
+    the ids in table ``changed``."""
+    store.con.execute(
+        f"INSERT INTO {state_table(segment_id)} SELECT * REPLACE "
         f"(_member <> (canonical_id IN (SELECT canonical_id FROM {changed})) AS _member) "
         "FROM _seg_rows"
     )
-    if recent > FOLD_AT:
-        con.execute(f"CREATE OR REPLACE TABLE {base} AS FROM {_current(segment_id)}")
-        con.execute(f"DELETE FROM {table}")
 
 
 def state_counts(table: Any, condition: EventCondition) -> Any:
