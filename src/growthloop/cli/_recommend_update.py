@@ -32,13 +32,13 @@ def _interactions(specs: list[str]) -> list[NewInteraction]:
     found = []
     for spec in specs:
         item, _, kind = spec.partition(":")
-        chosen = next((k for k in INTERACTION_KINDS if k == (kind or "purchase")), None)
-        if not item.strip() or chosen is None:
+        interaction = NewInteraction.parse(item, kind or "purchase")
+        if interaction is None:
             raise ModelError(
                 f"interaction {spec!r} is not ITEM or ITEM:KIND with KIND one of "
                 f"{', '.join(INTERACTION_KINDS)}; for example P00042:view"
             )
-        found.append(NewInteraction(item_id=item.strip(), kind=chosen))
+        found.append(interaction)
     return found
 
 

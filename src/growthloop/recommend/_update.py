@@ -45,6 +45,15 @@ class NewInteraction:
     kind: Kind = "purchase"
     at: datetime | None = None
 
+    @classmethod
+    def parse(cls, item: object, kind: object) -> NewInteraction | None:
+        """The interaction if ``item`` is non-blank text and ``kind`` one of
+        :data:`INTERACTION_KINDS`, else None (the caller says what its input should be)."""
+        chosen = next((k for k in INTERACTION_KINDS if k == kind), None)
+        if not isinstance(item, str) or not item.strip() or chosen is None:
+            return None
+        return cls(item_id=item.strip(), kind=chosen)
+
 
 @dataclass(frozen=True)
 class CustomerUpdate:

@@ -104,15 +104,16 @@ def _new_interactions(body: dict[str, Any]) -> list[NewInteraction]:
         )
     found = []
     for position, entry in enumerate(given):
-        item = entry.get("item_id") if isinstance(entry, dict) else None
-        kind = entry.get("kind", "purchase") if isinstance(entry, dict) else None
-        chosen = next((k for k in INTERACTION_KINDS if k == kind), None)
-        if not isinstance(item, str) or not item.strip() or chosen is None:
+        interaction = (
+            NewInteraction.parse(entry.get("item_id"), entry.get("kind", "purchase"))
+            if isinstance(entry, dict) else None
+        )
+        if interaction is None:
             raise ModelError(
                 f"interactions[{position}] = {entry!r} is not {{\"item_id\": TEXT, \"kind\": "
                 f"KIND}} with KIND one of {', '.join(INTERACTION_KINDS)}"
             )
-        found.append(NewInteraction(item_id=item.strip(), kind=chosen))
+        found.append(interaction)
     return found
 
 
