@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,14 +244,33 @@ def case_pandas(workspace: str) -> dict[str, Any]:
 STEADY_ROUNDS = 5
 
 
-def case_segments(workspace: str) -> dict[str, Any]:
-    """Incremental update after 1,000 new events vs a full rebuild."""
+def _write_events(ws: Any, users: list[str], tag: str, later: datetime) -> None:
+    """Load 1,000 product views of ``users``, dated in the hour before ``later``."""
     import orjson
 
-    from growthloop import Workspace
     from growthloop.ingest import load_file, options_for
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "new.jsonl"
+        with path.open("wb") as handle:
+            for i in range(1000):
+                handle.write(orjson.dumps({
+                    "type": "track", "messageId": f"bench-{tag}-{i}",
+                    "userId": users[i % len(users)], "event": "Product Viewed",
+                    "properties": {"product_id": "P00001"},
+                    "timestamp": (later - timedelta(minutes=1 + i % 50)).isoformat() + "Z"})
+                    + b"\n")
+        load_file(ws.analytical, "events", path, options_for("events"))
+
+
+def case_segments(workspace: str) -> dict[str, Any]:
+    """Incremental update after 1,000 new events vs a full rebuild: the state in the store
+    (``update_segment``, as a one-off CLI call) and held in memory (``SegmentUpdater``, as a
+    service applying batches as they arrive)."""
+    from growthloop import Workspace
     from growthloop.profile import default_as_of
     from growthloop.segment import (
+        SegmentUpdater,
         create_segment,
         get_segment,
         parse_segment,
@@ -259,63 +278,101 @@ def case_segments(workspace: str) -> dict[str, Any]:
         update_segment,
     )
 
-    document = {"id": "bench-engaged", "name": "bench", "condition": {"type": "and",
-                "conditions": [
-                    {"type": "performed", "event": "Product Viewed", "at_least": 3,
-                     "within_days": 30},
-                    {"type": "trait", "field": "orders", "op": "gte", "value": 1}]}}
+    condition = {"type": "and", "conditions": [
+        {"type": "performed", "event": "Product Viewed", "at_least": 3, "within_days": 30},
+        {"type": "trait", "field": "orders", "op": "gte", "value": 1}]}
     with Workspace.open(Path(workspace)) as ws:
         at = default_as_of(ws.analytical)
         if ws.analytical.has_table("segment_state"):
             # A kept workspace measured before: go on from its last evaluation.
-            for row in ws.analytical.rows("SELECT evaluated_at FROM segment_state "
-                                          "WHERE segment_id = ?", [document["id"]]):
-                at = max(at, row["evaluated_at"])
-        definition = parse_segment(document)
-        version, _, first = create_segment(analytical=ws.analytical,
-                                           operational=ws.operational, definition=definition,
-                                           at=at)
+            for row in ws.analytical.rows("SELECT max(evaluated_at) AS t FROM segment_state"):
+                at = max(at, row["t"] or at)
+        # The segment, and a twin with the same condition that is rebuilt in full each round
+        # (rebuilding the segment itself would make the next update start over).
+        segments = []
+        for sid in ("bench-engaged", "bench-engaged-full"):
+            definition = parse_segment({"id": sid, "name": sid, "condition": condition})
+            version, _, first = create_segment(analytical=ws.analytical,
+                                               operational=ws.operational,
+                                               definition=definition, at=at)
+            segments.append((definition, version))
+        (seg, version), (twin, twin_version) = segments
         users = [r[0] for r in ws.analytical.con.execute(
             "SELECT canonical_id FROM profiles WHERE orders > 0 USING SAMPLE 500 ROWS"
         ).fetchall()]
         resolve = lambda i: get_segment(ws.operational, i)[0]  # noqa: E731
         ws.analytical.ibis.table("profiles")  # import Ibis's backend before either is timed
-        rounds = []
-        # Round 1 runs right after the store is opened (cold caches, as a one-off CLI call);
-        # the next ones are the steady state of a service applying batches as they arrive
-        # (one update varies by up to 2x on a small VM, so their median is reported).
-        for round_ in range(1, STEADY_ROUNDS + 2):
-            later = at + timedelta(hours=round_)
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "new.jsonl"
-                with path.open("wb") as handle:
-                    for i in range(1000):
-                        handle.write(orjson.dumps({
-                            "type": "track", "messageId": f"bench-{round_}-{i}",
-                            "userId": users[i % len(users)], "event": "Product Viewed",
-                            "properties": {"product_id": "P00001"},
-                            "timestamp": (later - timedelta(minutes=1 + i % 50)).isoformat()
-                            + "Z"}) + b"\n")
-                load_file(ws.analytical, "events", path, options_for("events"))
-            started = time.perf_counter()
-            inc = update_segment(ws.analytical, definition, version, resolve, at=later)
-            incremental = time.perf_counter() - started
-            started = time.perf_counter()
-            full = refresh_segment(ws.analytical, definition, version, resolve, at=later)
-            full_seconds = time.perf_counter() - started
-            assert inc.mode == "incremental", "the update fell back to a full refresh"
-            assert full.entered == 0 and full.exited == 0, "incremental and full disagree"
-            rounds.append((incremental, full_seconds, inc))
-        (cold_inc, cold_full, _), *steady = rounds
-    inc = steady[-1][2]
-    return {"incremental_seconds": statistics.median(r[0] for r in steady),
-            "full_seconds": statistics.median(r[1] for r in steady),
-            "steady_incremental_seconds": [r[0] for r in steady],
-            "steady_full_seconds": [r[1] for r in steady],
-            "speedups": [r[1] / r[0] for r in steady],
+        updater = SegmentUpdater(ws.analytical)
+        rounds: dict[str, list[tuple[float, float, Any]]] = {"store": [], "memory": []}
+        # Round 1 of the store path runs right after the store is opened (cold caches, as a
+        # one-off CLI call); the updater's first update loads its state (timed apart); the
+        # next rounds are the steady state (one update varies by up to 2x on a small VM, so
+        # the median is reported).
+        n = 0
+        load_seconds = 0.0
+        for engine in ("store", "memory"):
+            for round_ in range(STEADY_ROUNDS + 1):
+                n += 1
+                later = at + timedelta(hours=n)
+                _write_events(ws, users, str(n), later)
+                started = time.perf_counter()
+                if engine == "store":
+                    inc = update_segment(ws.analytical, seg, version, resolve, at=later)
+                else:
+                    inc = updater.update(seg, version, resolve, at=later)
+                incremental = time.perf_counter() - started
+                started = time.perf_counter()
+                refresh_segment(ws.analytical, twin, twin_version, resolve, at=later)
+                full_seconds = time.perf_counter() - started
+                assert inc.mode == "incremental", "the update fell back to a full refresh"
+                differ = ws.analytical.scalar(
+                    "SELECT count(*) FROM (SELECT canonical_id FROM segment_membership "
+                    "WHERE segment_id = ? AND exited_at IS NULL EXCEPT SELECT canonical_id "
+                    "FROM segment_membership WHERE segment_id = ? AND exited_at IS NULL)",
+                    [seg.id, twin.id])
+                assert differ == 0 and inc.members == ws.analytical.scalar(
+                    "SELECT members FROM segment_state WHERE segment_id = ?", [twin.id]
+                ), "incremental and full disagree"
+                if engine == "memory" and round_ == 0:
+                    load_seconds = incremental  # through the store, then loading the state
+                    continue
+                rounds[engine].append((incremental, full_seconds, inc))
+        started = time.perf_counter()
+        updater.close()
+        flush_seconds = time.perf_counter() - started
+    (cold_inc, cold_full, _), *steady = rounds["store"]
+    memory = rounds["memory"]
+    inc = memory[-1][2]
+    return {"incremental_seconds": statistics.median(r[0] for r in memory),
+            "full_seconds": statistics.median(r[1] for r in memory),
+            "steady_incremental_seconds": [r[0] for r in memory],
+            "steady_full_seconds": [r[1] for r in memory],
+            "speedups": [r[1] / r[0] for r in memory],
+            "store_incremental_seconds": statistics.median(r[0] for r in steady),
+            "store_full_seconds": statistics.median(r[1] for r in steady),
+            "store_speedups": [r[1] / r[0] for r in steady],
             "cold_incremental_seconds": cold_inc, "cold_full_seconds": cold_full,
+            "updater_first_seconds": load_seconds, "flush_seconds": flush_seconds,
             "evaluated": inc.customers_evaluated, "members": inc.members,
             "initial_members": first.members, "peak_mb": peak_mb()}
+
+
+def _segment_summary(seg: dict[str, Any]) -> str:
+    spread = ", ".join(f"{x:.0f}x" for x in seg["speedups"])
+    store = ", ".join(f"{x:.0f}x" for x in seg["store_speedups"])
+    return (
+        f"\nsegment update after 1,000 new events, median of {STEADY_ROUNDS} rounds:\n"
+        f"- state in memory (SegmentUpdater): {seg['incremental_seconds'] * 1000:.1f} ms "
+        f"({seg['evaluated']:,} customers evaluated) vs full {seg['full_seconds']:.3f} s: "
+        f"{seg['full_seconds'] / seg['incremental_seconds']:.1f}x ({spread}); its first "
+        f"update {seg['updater_first_seconds']:.3f} s (loads the state), writing the state back "
+        f"{seg['flush_seconds']:.3f} s\n"
+        f"- state in the store (update_segment): {seg['store_incremental_seconds'] * 1000:.1f} "
+        f"ms vs full {seg['store_full_seconds']:.3f} s: "
+        f"{seg['store_full_seconds'] / seg['store_incremental_seconds']:.1f}x ({store}); first "
+        f"update after opening the store {seg['cold_incremental_seconds']:.3f} s vs full "
+        f"{seg['cold_full_seconds']:.3f} s"
+    )
 
 
 def _run(*args: str) -> dict[str, Any]:
@@ -379,7 +436,10 @@ def main() -> None:
         kind, workspace = args.case
         func = {"growthloop": case_growthloop, "pandas": case_pandas,
                 "segments": case_segments}[kind]
-        print(json.dumps(func(workspace)))
+        result = func(workspace)
+        if kind == "segments":
+            print(_segment_summary(result))
+        print(json.dumps(result))
         return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}")
@@ -413,13 +473,7 @@ def main() -> None:
             print(f"| {r['case']} | {r['customers']:,} | {r['growthloop_s']} s | "
                   f"{r['pandas_s']} s | {r['speedup']}x | {r['growthloop_peak_mb']:,} MB "
                   f"(pandas {r['pandas_peak_mb']:,} MB) |")
-        spread = ", ".join(f"{x:.0f}x" for x in seg["speedups"])
-        print(f"\nsegment update after 1,000 new events (median of {STEADY_ROUNDS} rounds: "
-              f"{spread}): incremental "
-              f"{seg['incremental_seconds']:.3f} s ({seg['evaluated']:,} customers evaluated) vs "
-              f"full {seg['full_seconds']:.3f} s: {seg['speedup']}x (first update after opening "
-              f"the store: {seg['cold_incremental_seconds']:.3f} s vs full "
-              f"{seg['cold_full_seconds']:.3f} s)")
+        print(_segment_summary(seg))
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

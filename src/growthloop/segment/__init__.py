@@ -15,6 +15,7 @@ from growthloop.segment._documents import (
     read_segment_file,
     save_segment,
 )
+from growthloop.segment._live import SegmentUpdater
 from growthloop.segment._membership import MembershipChange, refresh_segment, update_segment
 from growthloop.segment._model import SegmentDefinition
 from growthloop.segment._rfm import RFM_SEGMENTS, rfm_expr, rfm_segment_name
@@ -35,6 +36,7 @@ __all__ = [
     "MethodResult",
     "SegmentDefinition",
     "SegmentError",
+    "SegmentUpdater",
     "cluster_customers",
     "cluster_members",
     "create_segment",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -59,8 +60,10 @@ __all__ = ["MembershipChange", "refresh_segment", "update_segment"]
 Resolver = Any  # Callable[[str], SegmentDefinition]
 
 # Bumped whenever the compiled SQL's shape changes, so kept SQL from older code is not reused.
-_COMPILER = 3
+_COMPILER = 4
 _AT_VARIABLE = "growthloop_segment_at"
+# The relation an in-memory update registers its evaluated rows under (see ``_live``).
+LIVE_ROWS = "_seg_live"
 
 
 @ibis.udf.scalar.builtin(name="getvariable")  # type: ignore[untyped-decorator]
@@ -76,6 +79,7 @@ class _Compiled:
     matching: dict[str, str]  # event condition key -> matching_sql
     fields: list[str]  # the profile fields the segment reads
     scoped: str  # members among the state rows in _seg_rows
+    live: str  # the same among the rows in LIVE_ROWS
     # Whether the ids' hashes are distinct among the state's rows (the profiled customers,
     # whom every open stay belongs to): then a stay is found by its hash alone.
     distinct_keys: bool = False
@@ -99,6 +103,11 @@ class MembershipChange:
     elapsed_seconds: float
 
 
+def new_epoch() -> int:
+    """A fresh token for ``segment_state.epoch`` (see migration 8)."""
+    return secrets.randbits(62) + 1
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -109,28 +118,60 @@ def _profiles(store: AnalyticalStore) -> Any:
     return store.ibis.table("profiles")
 
 
-def _state(store: AnalyticalStore, segment_id: str) -> dict[str, Any]:
+def segment_state(store: AnalyticalStore, segment_id: str) -> dict[str, Any]:
     """The segment's kept state (``version`` None if there is none), with the profiles'
     ``as_of`` and the engine's lookup-key canary (see :func:`_conditions_key`): one query."""
-    rows = store.rows(
+    try:
+        rows = store.rows(
         "SELECT s.version, s.evaluated_at, s.members, s.profiles_as_of, s.evaluated_wall, "
-        "s.conditions_key, s.events_seen, s.compiled, "
+        "s.conditions_key, s.events_seen, s.compiled, s.epoch, s.state_epoch, "
         "(SELECT as_of FROM profiles LIMIT 1) AS current_as_of, "
         f"{_CANARY} AS canary "
         "FROM (SELECT 1) LEFT JOIN segment_state s ON s.segment_id = ?",
-        [segment_id],
-    )
+            [segment_id],
+        )
+    except duckdb.CatalogException:
+        _profiles(store)  # says that there are no profiles yet
+        raise
     return rows[0]
 
 
-def _tree_key(definition: SegmentDefinition, resolve: Resolver) -> str:
+def incremental_sql(
+    state: dict[str, Any],
+    definition: SegmentDefinition,
+    version: int,
+    resolve: Resolver,
+    conditions: list[EventCondition],
+    moment: datetime,
+) -> _Compiled | None:
+    """The kept SQL if the segment can be updated incrementally from ``state`` (see
+    :func:`segment_state`) at ``moment``; None if it needs a full refresh."""
+    if (
+        state["version"] != version
+        or state["profiles_as_of"] != state["current_as_of"]
+        or state["conditions_key"] != _conditions_key(conditions, state["canary"])
+        or state["events_seen"] is None
+    ):
+        # A new definition (or a referenced one) or a new profile build: anyone may have changed.
+        return None
+    last: datetime = state["evaluated_at"]
+    if moment < last:
+        raise GrowthloopError(
+            f"cannot evaluate segment {definition.id!r} at {moment}, before its last "
+            f"evaluation at {last}; use a later time or a full refresh"
+        )
+    # None if a referenced segment changed (its version is not ours), or older code kept it.
+    return kept_sql(state, tree_key(definition, resolve))
+
+
+def tree_key(definition: SegmentDefinition, resolve: Resolver) -> str:
     """A hash of everything the compiled SQL depends on: the tree with its references."""
     parts = [str(_COMPILER), definition.id]
     parts += [node.model_dump_json() for node in walk_with_references(definition, resolve)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _kept(state: dict[str, Any], key: str) -> _Compiled | None:
+def kept_sql(state: dict[str, Any], key: str) -> _Compiled | None:
     """The SQL kept with the state, if it was compiled for this tree."""
     if not state.get("compiled"):
         return None
@@ -138,7 +179,7 @@ def _kept(state: dict[str, Any], key: str) -> _Compiled | None:
     return _Compiled(**kept) if kept.get("key") == key else None
 
 
-def _set_at(store: AnalyticalStore, at: datetime) -> None:
+def set_at(store: AnalyticalStore, at: datetime) -> None:
     store.con.execute(f"SET VARIABLE {_AT_VARIABLE} = ?::TIMESTAMP", [at])
 
 
@@ -180,6 +221,21 @@ def _members_sql(
                          clusters=clusters, state=state)
     members = compile_members(definition.condition, ctx).intersect(rows.select("canonical_id"))
     return str(ibis.to_sql(members.distinct(), dialect="duckdb"))
+
+
+def _live_sql(
+    store: AnalyticalStore,
+    definition: SegmentDefinition,
+    resolve: Resolver,
+    conditions: list[EventCondition],
+) -> str:
+    """:func:`_members_sql` over the rows an in-memory update registers as ``LIVE_ROWS``
+    (compiled against an empty table of the state's shape, dropped after)."""
+    store.con.execute(f"CREATE OR REPLACE TEMP TABLE {LIVE_ROWS} AS FROM _seg_all LIMIT 0")
+    try:
+        return _members_sql(store, definition, resolve, conditions, LIVE_ROWS)
+    finally:
+        store.con.execute(f"DROP TABLE {LIVE_ROWS}")
 
 
 # The engine's hash of a fixed string: lookup keys (``_h``, ``h``) written by another DuckDB
@@ -251,26 +307,42 @@ def _apply_changes(
         "(SELECT count(*) FROM _seg_rows) FROM _seg_change"
     ).fetchall()[0]
     put_back_state(store, segment_id, "_seg_change")
+    write_stays(store, segment_id, version, at, compiled, "_seg_change", entered, exited)
+    return int(entered), int(exited), int(evaluated)
+
+
+def write_stays(
+    store: AnalyticalStore,
+    segment_id: str,
+    version: int,
+    at: datetime,
+    compiled: _Compiled,
+    change: str,
+    entered: int,
+    exited: int,
+) -> None:
+    """Close the stays of the ids that left and open stays for those that entered, from the
+    relation ``change`` ``(canonical_id, _h, exits)`` (``entered``/``exited``: its counts)."""
+    con = store.con
     if exited:
         # By the ids' hashes (an integer probe is several times cheaper than a string one),
         # and the ids themselves unless the hashes are known to be distinct.
         exact = (
             "" if compiled.distinct_keys
-            else "AND canonical_id IN (SELECT canonical_id FROM _seg_change WHERE exits)"
+            else f"AND canonical_id IN (SELECT canonical_id FROM {change} WHERE exits)"
         )
         con.execute(
             f"""UPDATE segment_membership SET exited_at = ? WHERE segment_id = ?
-            AND exited_at IS NULL AND h IN (SELECT _h FROM _seg_change WHERE exits) {exact}""",
+            AND exited_at IS NULL AND h IN (SELECT _h FROM {change} WHERE exits) {exact}""",
             [at, segment_id],
         )
     if entered:
         con.execute(
             "INSERT INTO segment_membership "
             "(segment_id, canonical_id, entered_at, exited_at, version, h) "
-            "SELECT ?, canonical_id, ?, NULL, ?, _h FROM _seg_change WHERE NOT exits",
+            f"SELECT ?, canonical_id, ?, NULL, ?, _h FROM {change} WHERE NOT exits",
             [segment_id, at, version],
         )
-    return int(entered), int(exited), int(evaluated)
 
 
 def _record(
@@ -301,18 +373,20 @@ def refresh_segment(
     moment = at or _now()
     conditions = event_conditions(definition, resolve)
     fields = _profile_fields(definition, resolve, _profiles(store))
+    epoch = new_epoch()
     with store.transaction():
-        _set_at(store, moment)
+        set_at(store, moment)
         seen = events_seen(store)
         matching = {c.key: matching_sql(store, c) for c in conditions}
         rebuild_state(store, definition.id, conditions, matching, fields, moment)
         # What an update runs is compiled against an empty table of the state's shape.
         store.con.execute("CREATE OR REPLACE TEMP TABLE _seg_rows AS FROM _seg_all LIMIT 0")
         compiled = _Compiled(
-            key=_tree_key(definition, resolve),
+            key=tree_key(definition, resolve),
             matching=matching,
             fields=fields,
             scoped=_members_sql(store, definition, resolve, conditions, "_seg_rows"),
+            live=_live_sql(store, definition, resolve, conditions),
         )
         full = _members_sql(store, definition, resolve, conditions, "_seg_all")
         store.con.execute(f"CREATE OR REPLACE TEMP TABLE _seg_members AS {full}")
@@ -330,7 +404,8 @@ def refresh_segment(
             "version": version, "evaluated_at": moment, "members": members,
             "profiles_as_of": store.scalar("SELECT as_of FROM profiles LIMIT 1"),
             "conditions_key": _conditions_key(conditions, store.scalar(f"SELECT {_CANARY}")),
-            "events_seen": seen, "compiled": compiled.dumps(),
+            "events_seen": seen, "compiled": compiled.dumps(), "epoch": epoch,
+            "state_epoch": epoch,
         })
     return MembershipChange(
         definition.id,
@@ -356,33 +431,17 @@ def update_segment(
     """Re-evaluate only the customers whose membership can have changed (see module doc)."""
     started = time.perf_counter()
     moment = at or _now()
-    try:
-        state = _state(store, definition.id)
-    except duckdb.CatalogException:
-        _profiles(store)  # says that there are no profiles yet
-        raise
+    state = segment_state(store, definition.id)
     conditions = event_conditions(definition, resolve)
-    if (
-        state["version"] != version
-        or state["profiles_as_of"] != state["current_as_of"]
-        or state["conditions_key"] != _conditions_key(conditions, state["canary"])
-        or state["events_seen"] is None
-    ):
-        # A new definition (or a referenced one) or a new profile build: anyone may have changed.
+    compiled = incremental_sql(state, definition, version, resolve, conditions, moment)
+    if compiled is None or state["epoch"] != state["state_epoch"]:
+        # (Or the state table is older than the last evaluation: a process that kept a newer
+        # state in memory stopped without writing it.)
         return refresh_segment(store, definition, version, resolve, at=moment)
     last: datetime = state["evaluated_at"]
-    if moment < last:
-        raise GrowthloopError(
-            f"cannot evaluate segment {definition.id!r} at {moment}, before its last "
-            f"evaluation at {last}; use a later time or a full refresh"
-        )
-    compiled = _kept(state, _tree_key(definition, resolve))
-    if compiled is None:
-        # A referenced segment changed (its version is not ours), or older code kept the state.
-        return refresh_segment(store, definition, version, resolve, at=moment)
     try:
         with store.transaction():
-            _set_at(store, moment)
+            set_at(store, moment)
             seen, links = new_loads(store, state["evaluated_wall"])
             update_state(
                 store, definition.id, conditions, compiled.matching, last, moment,
@@ -392,10 +451,12 @@ def update_segment(
                 store, definition.id, version, moment, compiled
             )
             members = int(state["members"]) + entered - exited
+            epoch = new_epoch()
             store.con.execute(
                 "UPDATE segment_state SET evaluated_at = ?, members = ?, "
-                "evaluated_wall = now()::TIMESTAMP, events_seen = ? WHERE segment_id = ?",
-                [moment, members, seen, definition.id],
+                "evaluated_wall = now()::TIMESTAMP, events_seen = ?, epoch = ?, state_epoch = ? "
+                "WHERE segment_id = ?",
+                [moment, members, seen, epoch, epoch, definition.id],
             )
     except (duckdb.BinderException, duckdb.CatalogException):
         # What the kept SQL reads is gone (a dropped table or column): start over.

@@ -48,10 +48,12 @@ from growthloop.segment._model import (
 from growthloop.store import AnalyticalStore
 
 __all__ = [
+    "BUFFER",
     "EventCondition",
     "event_conditions",
     "events_seen",
     "keep_state",
+    "matching_rows",
     "matching_sql",
     "new_loads",
     "put_back_state",
@@ -61,7 +63,7 @@ __all__ = [
     "update_state",
 ]
 
-_BUFFER = "segment_node_events"
+BUFFER = "segment_node_events"  # see the module docstring
 # Where older versions kept the counts; a full refresh clears a segment's rows there.
 _LEGACY_COUNTS = "segment_node_counts"
 
@@ -155,7 +157,7 @@ def matching_sql(store: AnalyticalStore, condition: EventCondition) -> str:
     return str(ibis.to_sql(selected, dialect="duckdb"))
 
 
-def _matching(sql: str, where: str = "", from_row: int = 0) -> str:
+def matching_rows(sql: str, from_row: int = 0, where: str = "") -> str:
     """``(canonical_id, timestamp)`` of ``sql``'s events from row ``from_row`` on (the row
     filter reaches the scan of the events, which skips the older row groups)."""
     clauses = [c for c in (f"event_row >= {int(from_row)}" if from_row else "", where) if c]
@@ -186,7 +188,7 @@ def _recount(
     (for the ids in table ``only``) into temp table ``_node_counts``, and its buffer."""
     con = store.con
     scope = f"canonical_id IN (SELECT canonical_id FROM {only})" if only else ""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _node_events AS {_matching(sql, scope)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _node_events AS {matching_rows(sql, where=scope)}")
     counted, params = _range("timestamp", condition.counted_from(at), at)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _node_counts AS
@@ -195,7 +197,7 @@ def _recount(
         params,
     )
     con.execute(
-        f"""INSERT INTO {_BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_events
+        f"""INSERT INTO {BUFFER} SELECT ?, ?, canonical_id, timestamp FROM _node_events
         WHERE timestamp >= ? ORDER BY timestamp""",
         [segment_id, condition.key, condition.buffered_from(at)],
     )
@@ -214,7 +216,7 @@ def rebuild_state(
     table's shape, ``_member`` false), and the buffer (``matching``: each condition's
     :func:`matching_sql` by key; ``fields``: the profile fields the segment reads)."""
     con = store.con
-    for table in (_LEGACY_COUNTS, _BUFFER):
+    for table in (_LEGACY_COUNTS, BUFFER):
         con.execute(f"DELETE FROM {table} WHERE segment_id = ?", [segment_id])
     columns = ["p.canonical_id", "hash(p.canonical_id) AS _h", *(f'p."{f}"' for f in fields)]
     joins = []
@@ -268,7 +270,7 @@ def _delta(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _node_new AS "
         + " UNION ALL ".join(
-            f"SELECT {i} AS c, * FROM ({_matching(matching[c.key], from_row=from_row)})"
+            f"SELECT {i} AS c, * FROM ({matching_rows(matching[c.key], from_row=from_row)})"
             for i, c in enumerate(conditions)
         )
     )
@@ -285,7 +287,7 @@ def _delta(
         start_in, p_in = _range("timestamp", max(last, start_now) if start_now else last, at)
         start_new, p_new = _range("timestamp", start_now, at)
         parts += [
-            f"SELECT {i} AS c, canonical_id, 1 AS dn, timestamp FROM {_BUFFER} "
+            f"SELECT {i} AS c, canonical_id, 1 AS dn, timestamp FROM {BUFFER} "
             f"WHERE segment_id = ? AND node_key = ? AND {start_in}",
             f"SELECT c, canonical_id, 1, timestamp FROM _node_new WHERE c = {i} AND {start_new}",
         ]
@@ -295,7 +297,7 @@ def _delta(
             window = condition.window
             gone, p_gone = _range("timestamp", last - window, min(last, at - window))
             parts.append(
-                f"SELECT {i}, canonical_id, -1, NULL FROM {_BUFFER} "
+                f"SELECT {i}, canonical_id, -1, NULL FROM {BUFFER} "
                 f"WHERE segment_id = ? AND node_key = ? AND {gone}"
             )
             params += [*seg, *p_gone]
@@ -321,12 +323,12 @@ def _delta(
     )
     if prune:
         con.execute(
-            f"DELETE FROM {_BUFFER} WHERE segment_id = ? AND ({' OR '.join(prune)})",
+            f"DELETE FROM {BUFFER} WHERE segment_id = ? AND ({' OR '.join(prune)})",
             [segment_id, *prune_params],
         )
     keys = " ".join(f"WHEN {i} THEN '{c.key}'" for i, c in enumerate(conditions))
     con.execute(
-        f"INSERT INTO {_BUFFER} SELECT ?, CASE c {keys} END, canonical_id, timestamp "
+        f"INSERT INTO {BUFFER} SELECT ?, CASE c {keys} END, canonical_id, timestamp "
         f"FROM _node_new WHERE CASE c {' '.join(keep)} END ORDER BY timestamp",
         [segment_id, *keep_params],
     )
@@ -417,7 +419,7 @@ def update_state(
     if relinked:
         # Their events moved between customers: recount them from the events.
         con.execute(
-            f"DELETE FROM {_BUFFER} WHERE segment_id = ? "
+            f"DELETE FROM {BUFFER} WHERE segment_id = ? "
             "AND canonical_id IN (SELECT canonical_id FROM _relinked)",
             [segment_id],
         )

@@ -297,6 +297,21 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        8,
+        "segment state epochs",
+        """
+        -- A token written by every evaluation of a segment (epoch), and the one its state table
+        -- was last written at (state_epoch): they differ while a process holds a newer state in
+        -- memory (see growthloop.segment.SegmentUpdater), and a copy held in memory is current
+        -- only if its token is the epoch.
+        ALTER TABLE segment_state ADD COLUMN epoch BIGINT DEFAULT 0;
+        ALTER TABLE segment_state ADD COLUMN state_epoch BIGINT DEFAULT 0;
+        """,
+    )
+)
+
 VIEWS: dict[str, str] = {
     # Order lines with the canonical customer id (guests keep NULL), stored on the table.
     "v_order_lines": "SELECT * FROM order_lines",
