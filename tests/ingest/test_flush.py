@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from growthloop import Workspace
+from growthloop.ingest import load_file, options_for
 from growthloop.ingest._flush import flush_inbox
 from growthloop.ingest._inbox import accept_events, read_unflushed
 from growthloop.ingest._segment import parse_batch
@@ -60,3 +63,60 @@ def test_flush_moves_events_once(workspace: Workspace) -> None:
     again = flush_inbox(operational=workspace.operational, analytical=workspace.analytical)
     assert again.events == 0
     assert store.count("events") == 3
+
+
+def test_follow_updates_segments_from_the_inbox(workspace: Workspace) -> None:
+    """``events flush --segments --follow``: each round moves the inbox into the store and
+    updates the segments with their states held in memory; stopping writes the states back,
+    and the members equal a full rebuild's."""
+    from typer.testing import CliRunner
+
+    from growthloop.cli import _register, app
+    from growthloop.profile import build_profiles
+    from growthloop.segment import get_segment, parse_segment, refresh_segment, save_segment
+
+    customers = workspace.root / "customers.csv"
+    customers.write_text("customer_id\nC1\nC2\nC3\n")
+    load_file(workspace.analytical, "customers", customers, options_for("customers"))
+    build_profiles(workspace.analytical, as_of=RECEIVED)
+    ops = workspace.operational
+    for sid in ("viewers", "twin"):
+        save_segment(store=ops, definition=parse_segment({"id": sid, "name": sid, "condition": {
+            "type": "performed", "event": "Product Viewed", "at_least": 1, "within_days": 3}}))
+    # (The command evaluates the segments now: the views are an hour old.)
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    _accept(workspace, [
+        {"type": "track", "messageId": f"v{i}", "userId": user, "event": "Product Viewed",
+         "properties": {"product_id": "P1"}, "timestamp": hour_ago}
+        for i, user in enumerate(["C1", "C2", "C1"])
+    ])
+    root = workspace.root
+    workspace.close()  # the command opens the workspace itself
+    _register()
+    result = CliRunner().invoke(app, ["events", "flush", "--segments", "--follow", "0.05",
+                                      "--rounds", "3", "-w", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    out = orjson.loads(result.stdout)
+    assert (out["rounds"], out["events"], out["loaded"]) == (3, 3, 3)
+    updates = out["segment_updates"]
+    assert len(updates) == 6
+    # The first round goes through the store; the next ones run on the states held in memory.
+    assert [u["mode"] for u in updates if u["segment_id"] == "viewers"] == [
+        "full", "incremental", "incremental"
+    ]
+    assert updates[0]["members"] == 2
+    with Workspace.open(root) as ws:
+        store = ws.analytical
+        assert store.scalar(
+            "SELECT count(*) FROM segment_state WHERE epoch <> state_epoch"
+        ) == 0  # written back
+        at = store.scalar("SELECT max(evaluated_at) FROM segment_state")
+        twin, version = get_segment(ws.operational, "twin")[:2]
+        refresh_segment(store, twin, version, lambda i: get_segment(ws.operational, i)[0],
+                        at=at)
+        members = "SELECT canonical_id FROM segment_membership WHERE segment_id = ? " \
+                  "AND exited_at IS NULL ORDER BY 1"
+        assert [r[0] for r in store.con.execute(members, ["viewers"]).fetchall()] == [
+            r[0] for r in store.con.execute(members, ["twin"]).fetchall()] == ["C1", "C2"]
+    code = CliRunner().invoke(app, ["events", "flush", "--rounds", "2", "-w", str(root)])
+    assert code.exit_code == 2 and "--follow" in code.output

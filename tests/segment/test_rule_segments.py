@@ -347,6 +347,13 @@ def test_incremental_updates_equal_full_rebuilds(
                 "SELECT epoch <> state_epoch FROM segment_state WHERE segment_id = 'inc'"
             )
     updater.close()
+    if engine == "memory":
+        # Written back: the store's path goes on from the state the updater kept.
+        at += timedelta(hours=3)
+        assert update_segment(store, incremental, v_inc, resolve, at=at).mode == "incremental"
+        refresh_segment(store, full, v_full, resolve, at=at)
+        assert _members(store, "inc") == _members(store, "full") == _direct_members(
+            workspace, full, at)
     # Buffered events that can no longer change a count (older than the longest window, 7 or
     # 9 days, and a day) are gone (removed once a day).
     assert store.scalar(
@@ -493,3 +500,83 @@ def test_stays_are_closed_by_id_when_hashes_may_collide(
         "SELECT count(*) FROM segment_membership WHERE segment_id = 'inc' AND exited_at = ?",
         [at],
     ) == 1
+
+
+def _views_segment(
+    workspace: Workspace, tmp_path: Path
+) -> tuple[SegmentDefinition, int, SegmentDefinition, int, Any]:
+    """Customers C1-C4 and segments "inc" and its twin "full": viewed in the last 2 days."""
+    _shop(workspace, tmp_path)
+    build_profiles(workspace.analytical, as_of=T0)
+    ops = workspace.operational
+    resolve = lambda i: get_segment(ops, i)[0]  # noqa: E731
+    condition = {"type": "performed", "event": "Viewed", "at_least": 1, "within_days": 2}
+    incremental = parse_segment(_doc(condition, "inc"))
+    full = parse_segment(_doc(condition, "full"))
+    v_inc, _ = save_segment(store=ops, definition=incremental)
+    v_full, _ = save_segment(store=ops, definition=full)
+    return incremental, v_inc, full, v_full, resolve
+
+
+def _members(store: Any, segment_id: str) -> set[str]:
+    return {r["canonical_id"] for r in segment_members(store, segment_id, limit=None)[1]}
+
+
+def test_a_state_held_in_memory_is_written_back_or_rebuilt(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """An updater's state is written back by ``close``, after which the store's path goes on
+    incrementally; an updater dropped without it leaves the state table stale, and the next
+    update refreshes in full, with the same members; an evaluation by someone else in between
+    makes the updater load the state again."""
+    incremental, v_inc, full, v_full, resolve = _views_segment(workspace, tmp_path)
+    store = workspace.analytical
+    at = T0
+    n = 100
+
+    def step(update: Any, hours: int = 10) -> Any:
+        nonlocal at, n
+        at += timedelta(hours=hours)
+        n += 1
+        _load_events(workspace, tmp_path, f"v{n}", [
+            _event(n, f"C{1 + n % 4}", "Viewed", at - timedelta(hours=1))])
+        change = update(incremental, v_inc, resolve, at=at)
+        refresh_segment(store, full, v_full, resolve, at=at)
+        assert _members(store, "inc") == _members(store, "full")
+        return change
+
+    stale = "SELECT epoch <> state_epoch FROM segment_state WHERE segment_id = 'inc'"
+    updater = SegmentUpdater(store)
+    assert step(updater.update).mode == "full"  # the first evaluation, through the store
+    assert not store.scalar(stale)
+    assert step(updater.update).mode == "incremental"
+    assert store.scalar(stale)  # updated in memory only
+    updater.close()
+    assert not store.scalar(stale)
+    assert step(partial(update_segment, store)).mode == "incremental"
+
+    crashed = SegmentUpdater(store)
+    step(crashed.update)
+    step(crashed.update)
+    assert store.scalar(stale)
+    del crashed  # stopped without writing its state back
+    assert step(partial(update_segment, store)).mode == "full"
+    assert not store.scalar(stale)
+
+    updater = SegmentUpdater(store)
+    step(updater.update)
+    step(updater.update)
+    refresh_segment(store, incremental, v_inc, resolve, at=at)  # someone else evaluates it
+    step(updater.update)  # its copy is not current: through the store, then loaded again
+    assert not store.scalar(stale)
+    assert step(updater.update).mode == "incremental"
+    assert store.scalar(stale)
+    # A stale copy is never written over a newer state.
+    update_live = updater._live["inc"]  # noqa: SLF001
+    refresh_segment(store, incremental, v_inc, resolve, at=at)
+    epoch = store.scalar("SELECT epoch FROM segment_state WHERE segment_id = 'inc'")
+    assert update_live.token != epoch
+    updater.close()
+    assert store.scalar(
+        "SELECT state_epoch FROM segment_state WHERE segment_id = 'inc'"
+    ) == epoch

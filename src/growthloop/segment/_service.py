@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from growthloop.segment._compile import SegmentError
 from growthloop.segment._documents import get_segment, list_segments, save_segment
+from growthloop.segment._live import SegmentUpdater
 from growthloop.segment._membership import MembershipChange, refresh_segment, update_segment
 from growthloop.segment._model import SegmentDefinition
 from growthloop.store import AnalyticalStore, OperationalStore
@@ -46,12 +49,20 @@ def update_segments(
     operational: OperationalStore,
     at: datetime | None = None,
     full: bool = False,
+    updater: SegmentUpdater | None = None,
 ) -> list[MembershipChange]:
-    """Bring every segment's membership up to date (incrementally unless ``full``)."""
+    """Bring every segment's membership up to date (incrementally unless ``full``; with the
+    states an ``updater`` holds in memory if given)."""
     resolve = _resolver(operational)
-    step = refresh_segment if full else update_segment
+    step: Callable[..., MembershipChange]
+    if full:
+        step = partial(refresh_segment, analytical)
+    elif updater is not None:
+        step = updater.update
+    else:
+        step = partial(update_segment, analytical)
     return [
-        step(analytical, definition, version, resolve, at=at)
+        step(definition, version, resolve, at=at)
         for definition, version, _ in list_segments(operational)
     ]
 
