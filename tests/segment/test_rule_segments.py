@@ -146,6 +146,7 @@ def _direct_members(
         events=db.table("v_events"),
         at=at,
         resolve=lambda i: get_segment(ws.operational, i)[0],
+        clusters=db.table("clusters") if ws.analytical.has_table("clusters") else None,
     )
     members = compile_members(definition.condition, ctx).intersect(profiles.select("canonical_id"))
     return set(members.distinct().to_pyarrow().column("canonical_id").to_pylist())
@@ -580,3 +581,44 @@ def test_a_state_held_in_memory_is_written_back_or_rebuilt(
     assert store.scalar(
         "SELECT state_epoch FROM segment_state WHERE segment_id = 'inc'"
     ) == epoch
+
+
+def test_in_memory_updates_read_clusters_rfm_and_windows(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The one-filter evaluation of in-memory updates (clusters, RFM segments with NULLs,
+    negation, windows) gives the members computed straight from the events."""
+    _shop(workspace, tmp_path)
+    _load_events(workspace, tmp_path, "orders",
+                 [_event(1, "C4", "Ordered", T0 - timedelta(days=1))])
+    build_profiles(workspace.analytical, as_of=T0)
+    store, ops = workspace.analytical, workspace.operational
+    store.con.execute(
+        "CREATE TABLE clusters AS SELECT * FROM (VALUES ('C1', 'kmeans', 1), "
+        "('C3', 'kmeans', 1), ('C2', 'kmeans', 0)) AS t(canonical_id, method, cluster)")
+    viewed = {"type": "performed", "event": "Viewed", "at_least": 1, "within_days": 2}
+    condition = {"type": "or", "conditions": [
+        {"type": "and", "conditions": [
+            {"type": "in_cluster", "method": "kmeans", "cluster": 1}, viewed]},
+        {"type": "and", "conditions": [
+            {"type": "not", "condition": {"type": "rfm_segment", "segments": ["Champions"]}},
+            {**viewed, "at_least": 2}]},
+    ]}
+    definition = parse_segment(_doc(condition, "mixed"))
+    version, _ = save_segment(store=ops, definition=definition)
+    resolve = lambda i: get_segment(ops, i)[0]  # noqa: E731
+    with SegmentUpdater(store) as updater:
+        assert updater.update(definition, version, resolve, at=T0).members == 0
+        seen = []
+        for hours, views in ((3, ["C1", "C2", "C2", "C4"]), (20, ["C3"]), (60, []), (80, [])):
+            at = T0 + timedelta(hours=hours)
+            lines = [_event(100 * hours + i, user, "Viewed", at - timedelta(minutes=30))
+                     for i, user in enumerate(views)]
+            if lines:
+                _load_events(workspace, tmp_path, f"h{hours}", lines)
+            change = updater.update(definition, version, resolve, at=at)
+            assert change.mode == "incremental"
+            members = _members(store, "mixed")
+            assert members == _direct_members(workspace, definition, at)
+            seen.append(members)
+    assert seen == [{"C1", "C2"}, {"C1", "C2", "C3"}, {"C3"}, set()]

@@ -35,7 +35,15 @@ from growthloop.segment._model import (
     TraitNode,
 )
 
-__all__ = ["CompileContext", "SegmentError", "compile_members", "event_matches"]
+__all__ = [
+    "CompileContext",
+    "SegmentError",
+    "bucket",
+    "compare",
+    "compile_members",
+    "event_matches",
+    "referenced",
+]
 
 
 class SegmentError(GrowthloopError):
@@ -56,7 +64,7 @@ class CompileContext:
     state: Callable[[PerformedNode | LastPerformedNode], Any] | None = None
 
 
-def _compare(column: Any, op: str, value: Any) -> Any:
+def compare(column: Any, op: str, value: Any) -> Any:
     if op == "exists":
         return column.notnull()
     if op == "not_exists":
@@ -87,7 +95,7 @@ def _trait(node: TraitNode, ctx: CompileContext) -> Any:
             f"trait field {node.field!r} is not a profile attribute; use one of "
             f"{', '.join(sorted(c for c in profiles.columns if c != 'as_of'))}"
         )
-    return profiles.filter(_compare(profiles[node.field], node.op, node.value)).select(
+    return profiles.filter(compare(profiles[node.field], node.op, node.value)).select(
         "canonical_id"
     )
 
@@ -101,7 +109,7 @@ def _property(events: Any, flt: PropertyFilter) -> Any:
         column = raw.float
     else:
         column = raw.str
-    return _compare(column, flt.op, flt.value)
+    return compare(column, flt.op, flt.value)
 
 
 def event_matches(events: Any, node: PerformedNode | LastPerformedNode) -> Any:
@@ -147,10 +155,24 @@ def _last_performed(node: LastPerformedNode, ctx: CompileContext) -> Any:
     return last.filter(keep).select("canonical_id")
 
 
+def bucket(node: RandomBucketNode, canonical_id: Any) -> Any:
+    """Whether ``canonical_id`` falls in the node's random bucket (a hash of salt and id)."""
+    drawn = (ibis.literal(node.salt + ":") + canonical_id).hash().abs() % 10_000
+    return drawn < round(node.percent * 100)
+
+
 def _random_bucket(node: RandomBucketNode, ctx: CompileContext) -> Any:
     profiles = ctx.profiles
-    bucket = (ibis.literal(node.salt + ":") + profiles.canonical_id).hash().abs() % 10_000
-    return profiles.filter(bucket < round(node.percent * 100)).select("canonical_id")
+    return profiles.filter(bucket(node, profiles.canonical_id)).select("canonical_id")
+
+
+def referenced(node: SegmentRefNode, ctx: CompileContext, seen: tuple[str, ...]) -> Any:
+    """The condition of the segment ``node`` refers to (a cycle is an error)."""
+    if node.segment in seen:
+        raise SegmentError(
+            f"segments refer to each other in a cycle: {' -> '.join([*seen, node.segment])}"
+        )
+    return ctx.resolve(node.segment).condition
 
 
 def compile_members(node: Any, ctx: CompileContext, *, seen: tuple[str, ...] = ()) -> Any:
@@ -173,12 +195,7 @@ def compile_members(node: Any, ctx: CompileContext, *, seen: tuple[str, ...] = (
         chosen = clusters.filter(clusters.method == node.method, clusters.cluster == node.cluster)
         return chosen.select("canonical_id").semi_join(ctx.profiles, "canonical_id")
     if isinstance(node, SegmentRefNode):
-        if node.segment in seen:
-            raise SegmentError(
-                f"segments refer to each other in a cycle: {' -> '.join([*seen, node.segment])}"
-            )
-        definition = ctx.resolve(node.segment)
-        return compile_members(definition.condition, ctx, seen=(*seen, node.segment))
+        return compile_members(referenced(node, ctx, seen), ctx, seen=(*seen, node.segment))
     if isinstance(node, AndNode):
         parts = [compile_members(c, ctx, seen=seen) for c in node.conditions]
         return parts[0].intersect(*parts[1:]) if len(parts) > 1 else parts[0]

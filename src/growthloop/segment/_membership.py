@@ -40,6 +40,7 @@ from growthloop.segment._model import (
     TraitNode,
     walk_with_references,
 )
+from growthloop.segment._predicate import member_predicate
 from growthloop.segment._state import (
     EventCondition,
     event_conditions,
@@ -60,7 +61,7 @@ __all__ = ["MembershipChange", "refresh_segment", "update_segment"]
 Resolver = Any  # Callable[[str], SegmentDefinition]
 
 # Bumped whenever the compiled SQL's shape changes, so kept SQL from older code is not reused.
-_COMPILER = 4
+_COMPILER = 5
 _AT_VARIABLE = "growthloop_segment_at"
 # The relation an in-memory update registers its evaluated rows under (see ``_live``).
 LIVE_ROWS = "_seg_live"
@@ -229,11 +230,24 @@ def _live_sql(
     resolve: Resolver,
     conditions: list[EventCondition],
 ) -> str:
-    """:func:`_members_sql` over the rows an in-memory update registers as ``LIVE_ROWS``
-    (compiled against an empty table of the state's shape, dropped after)."""
+    """SQL of the members among the rows an in-memory update registers as ``LIVE_ROWS``: one
+    filter (see ``_predicate``), compiled against an empty table of the state's shape."""
     store.con.execute(f"CREATE OR REPLACE TEMP TABLE {LIVE_ROWS} AS FROM _seg_all LIMIT 0")
     try:
-        return _members_sql(store, definition, resolve, conditions, LIVE_ROWS)
+        db = store.ibis
+        rows = db.table(LIVE_ROWS)
+        by_key = {c.key: c for c in conditions}
+
+        def columns(node: Any) -> tuple[str, str]:
+            condition = by_key[node_key(node)]
+            return condition.count_column, condition.last_column
+
+        clusters = db.table("clusters") if store.has_table("clusters") else None
+        at = _getvariable(_AT_VARIABLE).cast("timestamp")
+        ctx = CompileContext(profiles=rows, events=db.table("v_events"), at=at,
+                             resolve=resolve, clusters=clusters)
+        keep = member_predicate(definition.condition, ctx, columns)
+        return str(ibis.to_sql(rows.filter(keep).select("canonical_id"), dialect="duckdb"))
     finally:
         store.con.execute(f"DROP TABLE {LIVE_ROWS}")
 
