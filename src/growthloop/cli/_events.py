@@ -60,29 +60,41 @@ def flush(
     totals = {"events": 0, "loaded": 0, "rejected": 0, "rounds": 0}
     loads: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
-    with open_workspace(workspace) as ws, SegmentUpdater(ws.analytical) as updater:
-        try:
-            while True:
+    updater: SegmentUpdater | None = None
+    try:
+        while True:
+            # The workspace is opened for each round only, so that other commands (and the
+            # API's reads) can use it between rounds.
+            with open_workspace(workspace) as ws:
                 result = flush_inbox(
                     operational=ws.operational, analytical=ws.analytical, batch_size=batch_size
                 )
+                if segments and follow is not None:
+                    if updater is None:
+                        updater = SegmentUpdater(ws.analytical)
+                    updater.attach(ws.analytical)
                 changes = update_segments(
-                    analytical=ws.analytical, operational=ws.operational,
-                    updater=updater if follow is not None else None,
+                    analytical=ws.analytical, operational=ws.operational, updater=updater
                 ) if segments else []
                 totals["rounds"] += 1
-                totals["events"] += result.events
-                totals["loaded"] += result.loaded
-                totals["rejected"] += result.rejected
-                loads += [s.to_dict() for s in result.loads]
-                updates += [c.__dict__ for c in changes]
-                if follow is not None and not as_json and (result.events or changes):
-                    _report_round(result, changes)
-                if follow is None or (rounds is not None and totals["rounds"] >= rounds):
-                    break
-                time.sleep(follow)
-        except KeyboardInterrupt:
-            pass  # the segments' states are written back on the way out
+                last = follow is None or (rounds is not None and totals["rounds"] >= rounds)
+                if last and updater is not None:
+                    updater.close()  # write the states back
+            totals["events"] += result.events
+            totals["loaded"] += result.loaded
+            totals["rejected"] += result.rejected
+            loads += [s.to_dict() for s in result.loads]
+            updates += [c.__dict__ for c in changes]
+            if follow is not None and not as_json and (result.events or changes):
+                _report_round(result, changes)
+            if last or follow is None:
+                break
+            time.sleep(follow)
+    except KeyboardInterrupt:
+        if updater is not None:
+            with open_workspace(workspace) as ws:
+                updater.attach(ws.analytical)
+                updater.close()
     summary = {**totals, "loads": loads, "segment_updates": updates}
     emit(
         summary,

@@ -167,8 +167,14 @@ class SegmentUpdater:
     """
 
     def __init__(self, store: AnalyticalStore) -> None:
-        self.store = store
         self._live: dict[str, _Live] = {}
+        self.attach(store)
+
+    def attach(self, store: AnalyticalStore) -> None:
+        """Work on ``store`` from now on: the same workspace opened again (a worker that lets
+        go of the file between rounds). A state held in memory is still used only while its
+        token is the segment's epoch in the store."""
+        self.store = store
         # Memory freed by DuckDB is returned to the system by background threads instead of
         # inside whichever statement crosses the threshold: on a small machine that purge
         # otherwise stalls one update in three by 30-100 ms.
