@@ -459,25 +459,40 @@ def test_a_changed_referenced_segment_forces_a_full_refresh(
     assert before and after and not before & after
 
 
-def test_stays_are_closed_by_id_when_hashes_may_collide(
-    workspace: Workspace, tmp_path: Path
-) -> None:
-    """When the full refresh could not rule out colliding id hashes among the profiled
-    customers (faked here), an update closes stays by hash and id; the result still equals a
-    full rebuild."""
+def _views_segment(
+    workspace: Workspace, tmp_path: Path, events: list[str] | None = None
+) -> tuple[SegmentDefinition, int, SegmentDefinition, int, Any]:
+    """Customers C1-C4 (with ``events``) and segments "inc" and its twin "full": viewed in the
+    last 2 days."""
     _shop(workspace, tmp_path)
-    _load_events(workspace, tmp_path, "views", [
-        _event(1, "C1", "Viewed", T0 - timedelta(hours=1)),
-        _event(2, "C2", "Viewed", T0 - timedelta(hours=30)),
-    ])
+    if events:
+        _load_events(workspace, tmp_path, "views", events)
     build_profiles(workspace.analytical, as_of=T0)
-    ops, store = workspace.operational, workspace.analytical
+    ops = workspace.operational
     resolve = lambda i: get_segment(ops, i)[0]  # noqa: E731
     condition = {"type": "performed", "event": "Viewed", "at_least": 1, "within_days": 2}
     incremental = parse_segment(_doc(condition, "inc"))
     full = parse_segment(_doc(condition, "full"))
     v_inc, _ = save_segment(store=ops, definition=incremental)
     v_full, _ = save_segment(store=ops, definition=full)
+    return incremental, v_inc, full, v_full, resolve
+
+
+def _members(store: Any, segment_id: str) -> set[str]:
+    return {r["canonical_id"] for r in segment_members(store, segment_id, limit=None)[1]}
+
+
+def test_stays_are_closed_by_id_when_hashes_may_collide(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """When the full refresh could not rule out colliding id hashes among the profiled
+    customers (faked here), an update closes stays by hash and id; the result still equals a
+    full rebuild."""
+    incremental, v_inc, full, v_full, resolve = _views_segment(workspace, tmp_path, [
+        _event(1, "C1", "Viewed", T0 - timedelta(hours=1)),
+        _event(2, "C2", "Viewed", T0 - timedelta(hours=30)),
+    ])
+    store = workspace.analytical
     assert refresh_segment(store, incremental, v_inc, resolve, at=T0).members == 2
     compiled = json.loads(
         store.scalar("SELECT compiled FROM segment_state WHERE segment_id = 'inc'")
@@ -501,26 +516,6 @@ def test_stays_are_closed_by_id_when_hashes_may_collide(
         "SELECT count(*) FROM segment_membership WHERE segment_id = 'inc' AND exited_at = ?",
         [at],
     ) == 1
-
-
-def _views_segment(
-    workspace: Workspace, tmp_path: Path
-) -> tuple[SegmentDefinition, int, SegmentDefinition, int, Any]:
-    """Customers C1-C4 and segments "inc" and its twin "full": viewed in the last 2 days."""
-    _shop(workspace, tmp_path)
-    build_profiles(workspace.analytical, as_of=T0)
-    ops = workspace.operational
-    resolve = lambda i: get_segment(ops, i)[0]  # noqa: E731
-    condition = {"type": "performed", "event": "Viewed", "at_least": 1, "within_days": 2}
-    incremental = parse_segment(_doc(condition, "inc"))
-    full = parse_segment(_doc(condition, "full"))
-    v_inc, _ = save_segment(store=ops, definition=incremental)
-    v_full, _ = save_segment(store=ops, definition=full)
-    return incremental, v_inc, full, v_full, resolve
-
-
-def _members(store: Any, segment_id: str) -> set[str]:
-    return {r["canonical_id"] for r in segment_members(store, segment_id, limit=None)[1]}
 
 
 def test_a_state_held_in_memory_is_written_back_or_rebuilt(

@@ -25,6 +25,8 @@ identities move events between customers: the state is written back and the upda
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -133,13 +135,13 @@ class _Live:
     member: np.ndarray
     buffers: list[_Buffer]
 
-    def rows(self, found: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def rows(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row positions of hashes ``h``, and which of them have a row."""
         if not len(self.keys):
             return np.zeros(len(h), dtype=np.int64), np.zeros(len(h), dtype=bool)
         pos = np.searchsorted(self.keys, h)
         pos[pos == len(self.keys)] = 0
-        return pos, found & (self.keys[pos] == h)
+        return pos, self.keys[pos] == h
 
 
 @dataclass(frozen=True)
@@ -229,12 +231,9 @@ class SegmentUpdater:
                 "_h": live.keys[step.rows[changed]],
                 "exits": ~member[changed],
             })
-            self.store.con.register(_CHANGES, flips)
-            try:
+            with _registered(self.store, _CHANGES, flips):
                 write_stays(self.store, definition.id, version, moment, live.compiled, _CHANGES,
                             entered, exited)
-            finally:
-                self.store.con.unregister(_CHANGES)
             members = int(state["members"]) + entered - exited
             self.store.con.execute(
                 "UPDATE segment_state SET evaluated_at = ?, members = ?, "
@@ -273,24 +272,24 @@ class SegmentUpdater:
         self._live.pop(definition.id, None)
         change = update_segment(self.store, definition, version, resolve, at=moment)
         state = segment_state(self.store, definition.id)
-        compiled = incremental_sql(state, definition, version, resolve,
-                                   event_conditions(definition, resolve), moment)
+        conditions = event_conditions(definition, resolve)
+        compiled = incremental_sql(state, definition, version, resolve, conditions, moment)
         if compiled is not None and compiled.distinct_keys:
             # (With colliding hashes, rows are not found by hash alone: stay on the store path.)
-            self._live[definition.id] = self._load(definition, version, resolve, state, compiled)
+            self._live[definition.id] = self._load(definition.id, version, conditions, state,
+                                                   compiled)
         return change
 
     def _load(
         self,
-        definition: SegmentDefinition,
+        segment_id: str,
         version: int,
-        resolve: Resolver,
+        conditions: list[EventCondition],
         state: dict[str, Any],
         compiled: _Compiled,
     ) -> _Live:
         con = self.store.con
-        conditions = event_conditions(definition, resolve)
-        table = con.sql(f"SELECT * FROM {state_table(definition.id)} ORDER BY _h").to_arrow_table()
+        table = con.sql(f"SELECT * FROM {state_table(segment_id)} ORDER BY _h").to_arrow_table()
         counts = [np.array(table[c.count_column].to_numpy(), dtype=np.int64)
                   for c in conditions]
         lasts = [
@@ -310,11 +309,11 @@ class SegmentUpdater:
             rows = con.sql(
                 f"SELECT hash(canonical_id) AS h, epoch_us(timestamp) AS ts FROM {BUFFER} "
                 "WHERE segment_id = ? AND node_key = ? ORDER BY timestamp",
-                params=[definition.id, condition.key],
+                params=[segment_id, condition.key],
             ).to_arrow_table()
             h = np.asarray(rows["h"].to_numpy(), dtype=np.uint64)
             ts = np.asarray(rows["ts"].to_numpy(), dtype=np.int64)
-            pos, found = live.rows(np.ones(len(h), dtype=bool), h)
+            pos, found = live.rows(h)
             # (Buffered events of customers without a profile change no row: not kept.)
             live.buffers.append(_Buffer().advanced(_keep_from(condition, last), ts[found],
                                                    pos[found]))
@@ -327,8 +326,8 @@ class SegmentUpdater:
         new = self._new_events(live, from_row)
         c = new["c"].to_numpy() if new.num_rows else _empty()
         ts_new = new["ts"].to_numpy() if new.num_rows else _empty()
-        h = np.asarray(new["h"].to_numpy(), dtype=np.uint64) if new.num_rows else _empty()
-        pos_new, found = live.rows(np.ones(len(h), dtype=bool), h.astype(np.uint64))
+        h = np.asarray(new["h"].to_numpy() if new.num_rows else _empty(), dtype=np.uint64)
+        pos_new, found = live.rows(h)
         parts: list[list[tuple[np.ndarray, int, np.ndarray]]] = []
         buffers = []
         touched = []
@@ -381,14 +380,10 @@ class SegmentUpdater:
         """Whether each customer of ``step`` is a member, and the entries and exits."""
         old = live.member[step.rows]
         rows = _assemble(live, live.static.take(step.rows), step.counts, step.lasts, old)
-        con = self.store.con
-        con.register(LIVE_ROWS, rows)
-        try:
-            members = con.sql(
+        with _registered(self.store, LIVE_ROWS, rows):
+            members = self.store.con.sql(
                 f"SELECT canonical_id FROM ({live.compiled.live})"
             ).to_arrow_table()["canonical_id"].combine_chunks()
-        finally:
-            con.unregister(LIVE_ROWS)
         found = pc.is_in(rows["canonical_id"], value_set=members)
         member = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
         return member, int((member & ~old).sum()), int((old & ~member).sum())
@@ -410,21 +405,29 @@ class SegmentUpdater:
         buffered = pa.concat_tables(parts) if parts else None
         con = self.store.con
         with self.store.transaction():
-            con.register("_seg_live_state", table)
-            con.execute(f"CREATE OR REPLACE TABLE {state_table(segment_id)} AS "
-                        "FROM _seg_live_state")
-            con.unregister("_seg_live_state")
+            with _registered(self.store, "_seg_live_state", table):
+                con.execute(f"CREATE OR REPLACE TABLE {state_table(segment_id)} AS "
+                            "FROM _seg_live_state")
             con.execute(f"DELETE FROM {BUFFER} WHERE segment_id = ?", [segment_id])
             if buffered is not None:
-                con.register("_seg_live_buffer", buffered)
-                con.execute(
-                    f"INSERT INTO {BUFFER} SELECT ?, node_key, canonical_id, timestamp "
-                    "FROM _seg_live_buffer ORDER BY timestamp",
-                    [segment_id],
-                )
-                con.unregister("_seg_live_buffer")
+                with _registered(self.store, "_seg_live_buffer", buffered):
+                    con.execute(
+                        f"INSERT INTO {BUFFER} SELECT ?, node_key, canonical_id, timestamp "
+                        "FROM _seg_live_buffer ORDER BY timestamp",
+                        [segment_id],
+                    )
             con.execute("UPDATE segment_state SET state_epoch = epoch WHERE segment_id = ?",
                         [segment_id])
+
+
+@contextmanager
+def _registered(store: AnalyticalStore, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` readable as relation ``name`` in the store's SQL for the block."""
+    store.con.register(name, table)
+    try:
+        yield
+    finally:
+        store.con.unregister(name)
 
 
 def _timestamps(values: np.ndarray, kind: pa.DataType) -> pa.Array:

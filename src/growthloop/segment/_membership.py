@@ -124,11 +124,11 @@ def segment_state(store: AnalyticalStore, segment_id: str) -> dict[str, Any]:
     ``as_of`` and the engine's lookup-key canary (see :func:`_conditions_key`): one query."""
     try:
         rows = store.rows(
-        "SELECT s.version, s.evaluated_at, s.members, s.profiles_as_of, s.evaluated_wall, "
-        "s.conditions_key, s.events_seen, s.compiled, s.epoch, s.state_epoch, "
-        "(SELECT as_of FROM profiles LIMIT 1) AS current_as_of, "
-        f"{_CANARY} AS canary "
-        "FROM (SELECT 1) LEFT JOIN segment_state s ON s.segment_id = ?",
+            "SELECT s.version, s.evaluated_at, s.members, s.profiles_as_of, s.evaluated_wall, "
+            "s.conditions_key, s.events_seen, s.compiled, s.epoch, s.state_epoch, "
+            "(SELECT as_of FROM profiles LIMIT 1) AS current_as_of, "
+            f"{_CANARY} AS canary "
+            "FROM (SELECT 1) LEFT JOIN segment_state s ON s.segment_id = ?",
             [segment_id],
         )
     except duckdb.CatalogException:
@@ -200,6 +200,16 @@ def _profile_fields(definition: SegmentDefinition, resolve: Resolver, profiles: 
     return sorted(fields)
 
 
+def _context(store: AnalyticalStore, rows: Any, resolve: Resolver, state: Any = None) -> Any:
+    """What a segment is compiled against: the state rows ``rows`` as its profiles, the
+    evaluation time as a DuckDB variable, and the stored clusters if any."""
+    db = store.ibis
+    clusters = db.table("clusters") if store.has_table("clusters") else None
+    at = _getvariable(_AT_VARIABLE).cast("timestamp")
+    return CompileContext(profiles=rows, events=db.table("v_events"), at=at, resolve=resolve,
+                          clusters=clusters, state=state)
+
+
 def _members_sql(
     store: AnalyticalStore,
     definition: SegmentDefinition,
@@ -209,17 +219,13 @@ def _members_sql(
 ) -> str:
     """SQL of the members among the state rows in ``table``: everything, profile fields and
     event counts alike, is read from there; the evaluation time is a variable."""
-    db = store.ibis
-    rows = db.table(table)
+    rows = store.ibis.table(table)
     by_key = {c.key: c for c in conditions}
 
     def state(node: Any) -> Any:
         return state_counts(rows, by_key[node_key(node)])
 
-    clusters = db.table("clusters") if store.has_table("clusters") else None
-    at = _getvariable(_AT_VARIABLE).cast("timestamp")
-    ctx = CompileContext(profiles=rows, events=db.table("v_events"), at=at, resolve=resolve,
-                         clusters=clusters, state=state)
+    ctx = _context(store, rows, resolve, state)
     members = compile_members(definition.condition, ctx).intersect(rows.select("canonical_id"))
     return str(ibis.to_sql(members.distinct(), dialect="duckdb"))
 
@@ -234,18 +240,14 @@ def _live_sql(
     filter (see ``_predicate``), compiled against an empty table of the state's shape."""
     store.con.execute(f"CREATE OR REPLACE TEMP TABLE {LIVE_ROWS} AS FROM _seg_all LIMIT 0")
     try:
-        db = store.ibis
-        rows = db.table(LIVE_ROWS)
+        rows = store.ibis.table(LIVE_ROWS)
         by_key = {c.key: c for c in conditions}
 
         def columns(node: Any) -> tuple[str, str]:
             condition = by_key[node_key(node)]
             return condition.count_column, condition.last_column
 
-        clusters = db.table("clusters") if store.has_table("clusters") else None
-        at = _getvariable(_AT_VARIABLE).cast("timestamp")
-        ctx = CompileContext(profiles=rows, events=db.table("v_events"), at=at,
-                             resolve=resolve, clusters=clusters)
+        ctx = _context(store, rows, resolve)
         keep = member_predicate(definition.condition, ctx, columns)
         return str(ibis.to_sql(rows.filter(keep).select("canonical_id"), dialect="duckdb"))
     finally:
